@@ -1,0 +1,2 @@
+//! hush-client (work in progress)
+#![forbid(unsafe_code)]

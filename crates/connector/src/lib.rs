@@ -1,0 +1,2 @@
+//! hush-connector (work in progress)
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! hush-frame (work in progress)
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! hush-group (work in progress)
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! hush-keyservice (work in progress)
+#![forbid(unsafe_code)]

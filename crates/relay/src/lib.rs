@@ -1,0 +1,2 @@
+//! hush-relay (work in progress)
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! hush-wire (work in progress)
+#![forbid(unsafe_code)]

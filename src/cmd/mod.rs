@@ -1,0 +1,66 @@
+//! Subcommands of the `hush` binary. One module per subcommand; each exposes `Args` (clap) and
+//! `run(Args) -> anyhow::Result<()>`.
+
+use clap::{Parser, Subcommand};
+
+pub mod demo;
+pub mod frame;
+
+/// hush: end-to-end encrypted meetings over an untrusted relay.
+#[derive(Debug, Parser)]
+#[command(name = "hush", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Seal, open and inspect single SFrame frames (RFC 9605).
+    #[command(subcommand)]
+    Frame(frame::Args),
+    /// A guided, self-checking walk through every claim hush makes.
+    Demo(demo::Args),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Frame(args) => frame::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}
+
+/// A failure that carries its own process exit code (e.g. 1 for an authentication failure).
+/// Any other error exits with code 2.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code to return.
+    pub code: u8,
+    /// One-line message.
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Exit code for an error returned by a subcommand: a [`Failure`]'s own code, otherwise 2.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    err.downcast_ref::<Failure>().map_or(2, |f| f.code)
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only), so stdout stays a clean
+/// contract for scripts.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

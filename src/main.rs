@@ -1,0 +1,22 @@
+//! `hush`: the command-line front end of the hush end-to-end encrypted meeting transport.
+//!
+//! Each subcommand lives in its own module under `cmd/`; this file only parses arguments,
+//! sets up logging and maps errors to exit codes (see [`cmd::Failure`]).
+#![forbid(unsafe_code)]
+
+mod cmd;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cmd::Cli::parse();
+    cmd::init_tracing();
+    match cmd::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            let code = cmd::exit_code(&err);
+            eprintln!("hush: error: {err:#}");
+            std::process::ExitCode::from(code)
+        }
+    }
+}
