@@ -18,6 +18,7 @@ pub mod control;
 mod error;
 pub mod media;
 mod reader;
+pub mod sframe_header;
 
 pub use codes::ErrorCode;
 pub use control::{ClientMessage, RelayMessage};
