@@ -1,0 +1,138 @@
+//! The sending side: one key, one counter (SPEC §2, §4.1).
+
+use std::fmt;
+
+use hush_wire::sframe_header::Header;
+
+use crate::backend::{self, FrameAead};
+use crate::buffer::FrameBuffer;
+use crate::key::{self, BaseKey};
+use crate::{CipherSuite, FrameError, NONCE_LEN};
+
+/// Seals frames under one sender key. Owns the key and its counter; not `Clone`.
+///
+/// Counters start at 0 (or [`starting_at`](Self::starting_at)) and go up by one per frame;
+/// a counter is never reused. When the key's frame limit or the counter space is used up,
+/// [`seal`](Self::seal) returns [`FrameError::KeyExhausted`]: it never wraps.
+pub struct Sealer {
+    suite: CipherSuite,
+    kid: u64,
+    salt: zeroize::Zeroizing<[u8; NONCE_LEN]>,
+    aead: Box<dyn FrameAead>,
+    next_ctr: u64,
+    /// Set once the frame with counter `u64::MAX` is sealed.
+    ctr_done: bool,
+    remaining: u64,
+    aad: Vec<u8>,
+}
+
+impl Sealer {
+    /// A sealer for `kid` under `base_key`, expanding the AEAD key once, here.
+    pub fn new(suite: CipherSuite, kid: u64, base_key: BaseKey) -> Self {
+        let ks = key::derive(suite, kid, &base_key);
+        Self {
+            suite,
+            kid,
+            salt: zeroize::Zeroizing::new(ks.salt),
+            aead: backend::new(suite, &ks.key),
+            next_ctr: 0,
+            ctr_done: false,
+            remaining: suite.max_frames_per_key(),
+            aad: Vec::new(),
+        }
+    }
+
+    /// Lowers the number of frames this key may seal (never above the suite's
+    /// [`max_frames_per_key`](CipherSuite::max_frames_per_key)).
+    #[must_use]
+    pub fn with_frame_limit(mut self, frames: u64) -> Self {
+        self.remaining = self.remaining.min(frames);
+        self
+    }
+
+    /// Starts the counter at `ctr` instead of 0 (e.g. for `hush frame seal --ctr`).
+    #[must_use]
+    pub fn starting_at(mut self, ctr: u64) -> Self {
+        self.next_ctr = ctr;
+        self
+    }
+
+    /// The suite.
+    pub fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    /// The key id written in every header.
+    pub fn kid(&self) -> u64 {
+        self.kid
+    }
+
+    /// The counter the next frame will carry.
+    pub fn next_counter(&self) -> u64 {
+        self.next_ctr
+    }
+
+    /// How many more frames this key can seal; rekey before it reaches 0.
+    pub fn frames_remaining(&self) -> u64 {
+        if self.ctr_done {
+            return 0;
+        }
+        let ctr_room = (u64::MAX - self.next_ctr).saturating_add(1);
+        self.remaining.min(ctr_room)
+    }
+
+    /// Seals `buf` in place: on entry it holds the plaintext, on return
+    /// `header || ciphertext || tag`. `metadata` is authenticated (AAD = header || metadata)
+    /// but neither encrypted nor written to `buf`. Returns the header used.
+    ///
+    /// # Errors
+    /// [`FrameError::KeyExhausted`] when no frame is left on this key (the buffer is untouched);
+    /// [`FrameError::TooLarge`] if the AEAD refuses the length (the buffer is then unspecified).
+    pub fn seal<B: FrameBuffer + ?Sized>(
+        &mut self,
+        metadata: &[u8],
+        buf: &mut B,
+    ) -> Result<Header, FrameError> {
+        if self.frames_remaining() == 0 {
+            return Err(FrameError::KeyExhausted);
+        }
+        let header = Header::new(self.kid, self.next_ctr);
+        let (hbytes, h) = header.to_array();
+        let t = self.suite.tag_len();
+        let n = buf.as_slice().len();
+        buf.resize_to(h + n + t);
+        let frame = buf.as_mut_slice();
+        frame.copy_within(0..n, h);
+        frame[..h].copy_from_slice(&hbytes[..h]);
+        let aad: &[u8] = if metadata.is_empty() {
+            &hbytes[..h]
+        } else {
+            self.aad.clear();
+            self.aad.extend_from_slice(&hbytes[..h]);
+            self.aad.extend_from_slice(metadata);
+            &self.aad
+        };
+        let nonce = key::nonce(&self.salt, header.ctr);
+        let (data, tag) = frame[h..].split_at_mut(n);
+        self.aead
+            .seal(&nonce, aad, data, tag)
+            .map_err(|_| FrameError::TooLarge)?;
+        self.remaining -= 1;
+        match self.next_ctr.checked_add(1) {
+            Some(c) => self.next_ctr = c,
+            None => self.ctr_done = true,
+        }
+        Ok(header)
+    }
+}
+
+impl fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealer")
+            .field("suite", &self.suite)
+            .field("kid", &self.kid)
+            .field("next_ctr", &self.next_ctr)
+            .field("frames_remaining", &self.frames_remaining())
+            .finish_non_exhaustive()
+    }
+}
