@@ -1,2 +1,296 @@
-//! hush-relay (work in progress)
+//! hush-relay: the untrusted relay (SPEC §7). It forwards SFrame frames it cannot read between
+//! the participants of a room, over QUIC (quinn + rustls, TLS 1.3, ALPN `hush/1`).
+//!
+//! The relay cannot decrypt by construction: this crate links no frame cipher, no group-key
+//! crate and no AEAD/HPKE crate (`.ci/relay-has-no-crypto` checks it). It reads nothing of a
+//! frame but its length and the SFrame header's KID/CTR (for its knowledge report).
+//!
+//! Embedding a relay (tests, the demo, benchmarks):
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), hush_relay::RelayError> {
+//! let config = hush_relay::RelayConfig::new("127.0.0.1:0".parse().unwrap());
+//! let relay = hush_relay::Relay::bind(config).await?;
+//! println!("{} sha256={}", relay.local_addr(), hex::encode(relay.cert_sha256()));
+//! let running = relay.spawn();
+//! // ... connect clients ...
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: [`config`] (limits, TOML), [`hook`] (transport-mode key service plug), `conn`
+//! (one connection: control, datagrams, streams, forwarding), `room` (membership), `report`
+//! (the knowledge report), [`dump`] (the payload dump), `metrics` (Prometheus text).
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod config;
+mod conn;
+pub mod dump;
+mod error;
+pub mod hook;
+mod metrics;
+mod rate;
+mod report;
+mod room;
+mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, SystemTime};
+
+use hush_wire::{ErrorCode, RelayMode};
+
+pub use config::{CertSource, FileConfig, Limits, RelayConfig};
+pub use error::RelayError;
+pub use hook::{HookMessage, RelayHook};
+pub use metrics::RelayStats;
+pub use tls::SELF_SIGNED_NAMES;
+
+use metrics::Metrics;
+use report::{RelayFacts, ReportBook};
+use room::Shared;
+
+/// A bound relay, ready to [`run`](Relay::run).
+pub struct Relay {
+    endpoint: quinn::Endpoint,
+    shared: Arc<Shared>,
+    cert_sha256: [u8; 32],
+    local_addr: SocketAddr,
+    mode: RelayMode,
+    region: String,
+    report_interval: Duration,
+    metrics_listener: Option<tokio::net::TcpListener>,
+    metrics_addr: Option<SocketAddr>,
+}
+
+/// A cheap handle to a relay's live counters and report.
+#[derive(Clone)]
+pub struct RelayHandle {
+    shared: Arc<Shared>,
+}
+
+impl RelayHandle {
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> RelayStats {
+        self.shared.metrics.snapshot()
+    }
+
+    /// The knowledge report as it would be written now (`None` without `report_file`).
+    pub fn report_text(&self) -> Option<String> {
+        self.shared.report.as_ref().map(|b| b.render())
+    }
+
+    /// The Prometheus text the `/metrics` endpoint serves.
+    pub fn metrics_text(&self) -> String {
+        self.shared.metrics.render()
+    }
+}
+
+impl Relay {
+    /// Loads or generates the certificate, binds the UDP socket (and the metrics listener).
+    /// Must be called inside a tokio runtime.
+    pub async fn bind(config: RelayConfig) -> Result<Relay, RelayError> {
+        let identity = tls::Identity::load(&config.cert)?;
+        let cert_sha256 = identity.sha256();
+        let server = identity.server_config(&config.limits)?;
+        let endpoint =
+            quinn::Endpoint::server(server, config.listen).map_err(|source| RelayError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let local_addr = endpoint.local_addr().map_err(|source| RelayError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let (metrics_listener, metrics_addr) = match config.metrics {
+            Some(addr) => {
+                let l = metrics::bind(addr)
+                    .await
+                    .map_err(|source| RelayError::Bind { addr, source })?;
+                let a = l.local_addr().ok();
+                (Some(l), a)
+            }
+            None => (None, None),
+        };
+        let mode = config.hook.as_ref().map_or(RelayMode::E2ee, |h| h.mode());
+        let report = config.report_file.as_ref().map(|path| {
+            Arc::new(ReportBook::new(
+                path.clone(),
+                RelayFacts {
+                    region: config.region.clone(),
+                    mode,
+                    listen: local_addr,
+                    started: SystemTime::now(),
+                    dump_dir: config.dump_dir.clone(),
+                    cert_sha256,
+                },
+            ))
+        });
+        if let Some(dir) = &config.dump_dir {
+            std::fs::create_dir_all(dir).map_err(|source| RelayError::Write {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let shared = Arc::new(Shared::new(
+            config.limits.clone(),
+            config.hook.clone(),
+            Arc::new(Metrics::default()),
+            report,
+            config.dump_dir.clone(),
+        ));
+        Ok(Relay {
+            endpoint,
+            shared,
+            cert_sha256,
+            local_addr,
+            mode,
+            region: config.region,
+            report_interval: config.report_interval,
+            metrics_listener,
+            metrics_addr,
+        })
+    }
+
+    /// The UDP address the relay listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// SHA-256 of the relay's end-entity certificate (DER): what clients pin.
+    pub fn cert_sha256(&self) -> [u8; 32] {
+        self.cert_sha256
+    }
+
+    /// The metrics endpoint's bound address, if enabled.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// A handle to the counters and report.
+    pub fn handle(&self) -> RelayHandle {
+        RelayHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Serves until `shutdown` completes, then closes every connection with `SHUTTING_DOWN`,
+    /// writes the final report and flushes the dump.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), RelayError> {
+        let Relay {
+            endpoint,
+            shared,
+            mode,
+            region,
+            report_interval,
+            metrics_listener,
+            ..
+        } = self;
+        let metrics_task =
+            metrics_listener.map(|l| tokio::spawn(metrics::serve(l, shared.metrics.clone())));
+        let report_task = shared.report.clone().map(|book| {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let mut tick =
+                    tokio::time::interval(report_interval.max(Duration::from_millis(50)));
+                loop {
+                    tick.tick().await;
+                    shared.flush_dumps();
+                    if let Err(e) = book.write() {
+                        tracing::warn!(error = %e, "cannot write the report");
+                    }
+                }
+            })
+        });
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                incoming = endpoint.accept() => match incoming {
+                    Some(i) => {
+                        tokio::spawn(conn::handle(shared.clone(), i, mode, region.clone()));
+                    }
+                    None => break,
+                },
+            }
+        }
+        tracing::info!("shutting down");
+        let open = shared.conns.load(Relaxed) as u64;
+        for _ in 0..open {
+            shared.metrics.closed(ErrorCode::SHUTTING_DOWN);
+        }
+        endpoint.close(
+            quinn::VarInt::from_u32(ErrorCode::SHUTTING_DOWN.0),
+            b"relay shutting down",
+        );
+        // Let connection tasks record their leave, bounded.
+        for _ in 0..200 {
+            if shared.conns.load(Relaxed) == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
+        if let Some(t) = metrics_task {
+            t.abort();
+        }
+        if let Some(t) = report_task {
+            t.abort();
+        }
+        shared.flush_dumps();
+        if let Some(book) = &shared.report {
+            book.write()?;
+        }
+        Ok(())
+    }
+
+    /// Runs the relay on a background task; the returned value stops it.
+    pub fn spawn(self) -> RunningRelay {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let addr = self.local_addr;
+        let sha = self.cert_sha256;
+        let handle = self.handle();
+        let metrics_addr = self.metrics_addr;
+        let task = tokio::spawn(self.run(async move {
+            let _ = rx.await;
+        }));
+        RunningRelay {
+            addr,
+            cert_sha256: sha,
+            metrics_addr,
+            handle,
+            stop: Some(tx),
+            task,
+        }
+    }
+}
+
+/// A relay running on a background task (see [`Relay::spawn`]).
+pub struct RunningRelay {
+    /// UDP address.
+    pub addr: SocketAddr,
+    /// SHA-256 of the certificate.
+    pub cert_sha256: [u8; 32],
+    /// Metrics endpoint, if enabled.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Counters and report.
+    pub handle: RelayHandle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), RelayError>>,
+}
+
+impl RunningRelay {
+    /// Stops the relay and waits for its final report.
+    pub async fn shutdown(mut self) -> Result<(), RelayError> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(_) => Ok(()),
+        }
+    }
+}

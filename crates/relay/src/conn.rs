@@ -1,0 +1,436 @@
+//! One client connection (SPEC §7.1): the control stream the relay opens, the datagram loop and
+//! the unidirectional-stream loop, and the forwarding of media frames (SPEC §7.3).
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use bytes::Bytes;
+use hush_wire::media::STREAM_TYPE_MEDIA;
+use hush_wire::sframe_header::Header;
+use hush_wire::{ClientMessage, ErrorCode, RelayMessage, RelayMode, Target};
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+
+use crate::rate::RateLimiter;
+use crate::room::{Member, Membership, Peer, Shared, lock};
+
+/// Per-connection state shared by its tasks.
+struct ConnState {
+    shared: Arc<Shared>,
+    peer: Peer,
+    membership: RwLock<Option<Arc<Membership>>>,
+    rate: Mutex<RateLimiter>,
+}
+
+impl ConnState {
+    fn membership(&self) -> Option<Arc<Membership>> {
+        self.membership
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_membership(&self, m: Option<Arc<Membership>>) -> Option<Arc<Membership>> {
+        std::mem::replace(
+            &mut *self
+                .membership
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            m,
+        )
+    }
+
+    fn close(&self, code: ErrorCode, reason: &str) {
+        self.shared.close(&self.peer.conn, code, reason);
+    }
+
+    /// Charges one message against the rate limits; closes the connection if over budget.
+    fn charge(&self, len: usize) -> bool {
+        if lock(&self.rate).charge(len, Instant::now()) {
+            true
+        } else {
+            self.close(
+                ErrorCode::RATE_LIMITED,
+                "frames/s or bytes/s limit exceeded",
+            );
+            false
+        }
+    }
+
+    fn error(&self, code: ErrorCode, reason: String) {
+        self.shared
+            .push_control(&self.peer, RelayMessage::Error { code, reason }.encode());
+    }
+}
+
+/// Drives one incoming connection to its end.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    incoming: quinn::Incoming,
+    mode: RelayMode,
+    region: String,
+) {
+    let conn = match incoming.await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(error = %e, "handshake failed");
+            return;
+        }
+    };
+    shared.metrics.connections_total.fetch_add(1, Relaxed);
+    if shared.conns.fetch_add(1, Relaxed) >= shared.limits.max_connections {
+        shared.conns.fetch_sub(1, Relaxed);
+        shared.close(
+            &conn,
+            ErrorCode::TOO_MANY_CONNECTIONS,
+            "relay has its maximum of connections",
+        );
+        return;
+    }
+    shared.metrics.connections_open.fetch_add(1, Relaxed);
+    let remote = conn.remote_address();
+    tracing::info!(%remote, "connection open");
+    run(shared.clone(), conn, mode, region).await;
+    shared.conns.fetch_sub(1, Relaxed);
+    shared.metrics.connections_open.fetch_sub(1, Relaxed);
+    tracing::info!(%remote, "connection closed");
+}
+
+async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, region: String) {
+    let Ok((mut send, recv)) = conn.open_bi().await else {
+        return;
+    };
+    let hello = RelayMessage::Hello {
+        protocol_version: hush_wire::PROTOCOL_VERSION,
+        relay_region: region,
+        relay_mode: mode,
+    }
+    .encode();
+    if send.write_chunk(hello).await.is_err() {
+        return;
+    }
+    let (tx, mut rx) = mpsc::channel::<Bytes>(shared.limits.control_queue.max(1));
+    let writer = tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            if send.write_chunk(msg).await.is_err() {
+                break;
+            }
+        }
+        let _ = send.finish();
+    });
+    let st = Arc::new(ConnState {
+        peer: Peer {
+            conn: conn.clone(),
+            control: tx,
+        },
+        rate: Mutex::new(RateLimiter::new(
+            shared.limits.frames_per_second,
+            shared.limits.bytes_per_second,
+        )),
+        membership: RwLock::new(None),
+        shared,
+    });
+    let datagrams = tokio::spawn(datagram_loop(st.clone()));
+    let streams = tokio::spawn(stream_loop(st.clone()));
+    control_loop(&st, recv).await;
+
+    let why = match conn.close_reason() {
+        Some(quinn::ConnectionError::ApplicationClosed(c)) => {
+            format!("closed by client (code {})", c.error_code)
+        }
+        Some(quinn::ConnectionError::LocallyClosed) => "closed by relay".to_owned(),
+        Some(quinn::ConnectionError::TimedOut) => "idle timeout".to_owned(),
+        Some(e) => format!("connection lost: {e}"),
+        None => "control stream ended".to_owned(),
+    };
+    if let Some(m) = st.set_membership(None) {
+        st.shared.leave(&m, &why);
+    }
+    if conn.close_reason().is_none() {
+        conn.close(
+            quinn::VarInt::from_u32(ErrorCode::NO_ERROR.0),
+            b"control stream ended",
+        );
+    }
+    datagrams.abort();
+    streams.abort();
+    writer.abort();
+}
+
+async fn control_loop(st: &ConnState, mut recv: quinn::RecvStream) {
+    loop {
+        let mut prefix = [0u8; 4];
+        if recv.read_exact(&mut prefix).await.is_err() {
+            return;
+        }
+        let len = match hush_wire::control::parse_length(prefix) {
+            Ok(n) => n,
+            Err(e) => {
+                st.close(e.code(), &e.to_string());
+                return;
+            }
+        };
+        let mut body = vec![0u8; len];
+        if recv.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        if !st.charge(len + 4) {
+            return;
+        }
+        let msg = match ClientMessage::decode(Bytes::from(body)) {
+            Ok(m) => m,
+            Err(e) => {
+                st.close(e.code(), &e.to_string());
+                return;
+            }
+        };
+        st.shared.metrics.control_in.fetch_add(1, Relaxed);
+        st.shared
+            .metrics
+            .control_bytes_in
+            .fetch_add(len as u64 + 4, Relaxed);
+        handle_control(st, msg, len + 4);
+    }
+}
+
+fn handle_control(st: &ConnState, msg: ClientMessage, wire_len: usize) {
+    let shared = &st.shared;
+    let current = st.membership();
+    if let Some(m) = &current {
+        m.me.rec.stats.control_in.fetch_add(1, Relaxed);
+        m.me.rec
+            .stats
+            .control_bytes_in
+            .fetch_add(wire_len as u64, Relaxed);
+    }
+    match msg {
+        ClientMessage::Join { room } => {
+            if current.is_some() {
+                st.error(
+                    ErrorCode::ALREADY_IN_ROOM,
+                    "already in a room; leave first".into(),
+                );
+                return;
+            }
+            match shared.join(&st.peer, &room) {
+                Ok(m) => {
+                    st.set_membership(Some(m));
+                }
+                Err((code, reason)) => st.error(code, reason),
+            }
+        }
+        ClientMessage::Leave => match st.set_membership(None) {
+            Some(m) => {
+                shared.leave(&m, "left");
+                shared.push_control(&st.peer, RelayMessage::Left.encode());
+            }
+            None => st.error(ErrorCode::NOT_IN_ROOM, "not in a room".into()),
+        },
+        ClientMessage::Ping { nonce } => {
+            shared.push_control(&st.peer, RelayMessage::Pong { nonce }.encode());
+        }
+        ClientMessage::Send { to, blob } => {
+            let Some(m) = current else {
+                st.error(ErrorCode::NOT_IN_ROOM, "send before join".into());
+                return;
+            };
+            let stats = &m.me.rec.stats;
+            if let Some(d) = &m.me.dump {
+                d.blob(&blob);
+            }
+            match to {
+                Target::Participant(id) if id == hush_wire::ParticipantId::RELAY => {
+                    stats.blobs_relay.fetch_add(1, Relaxed);
+                    match &shared.hook {
+                        Some(h) => {
+                            let out = h.on_blob(&m.room.name, m.me.id, &blob);
+                            shared.deliver_hook(&m.room, out);
+                        }
+                        None => st.error(
+                            ErrorCode::UNKNOWN_PARTICIPANT,
+                            "this relay has no service at participant 0".into(),
+                        ),
+                    }
+                }
+                Target::Participant(id) => {
+                    stats.blobs_one.fetch_add(1, Relaxed);
+                    let members = m.room.snapshot();
+                    match members.iter().find(|x| x.id == id) {
+                        Some(r) => {
+                            shared.push_to_member(r, RelayMessage::encode_deliver(m.me.id, &blob))
+                        }
+                        None => st.error(
+                            ErrorCode::UNKNOWN_PARTICIPANT,
+                            format!("participant {id} is not in the room"),
+                        ),
+                    }
+                }
+                _ => {
+                    stats.blobs_all.fetch_add(1, Relaxed);
+                    let bytes = RelayMessage::encode_deliver(m.me.id, &blob);
+                    for r in m.room.snapshot().iter() {
+                        if r.id != m.me.id {
+                            shared.push_to_member(r, bytes.clone());
+                        }
+                    }
+                }
+            }
+        }
+        _ => st.error(ErrorCode::PROTOCOL_VIOLATION, "unsupported message".into()),
+    }
+}
+
+async fn datagram_loop(st: Arc<ConnState>) {
+    while let Ok(frame) = st.peer.conn.read_datagram().await {
+        if !st.charge(frame.len()) {
+            return;
+        }
+        if !forward(&st, frame, true) {
+            return;
+        }
+    }
+}
+
+async fn stream_loop(st: Arc<ConnState>) {
+    while let Ok(mut recv) = st.peer.conn.accept_uni().await {
+        let st = st.clone();
+        tokio::spawn(async move {
+            let max = st.shared.limits.max_frame_size + 1;
+            let data = match recv.read_to_end(max).await {
+                Ok(d) => d,
+                Err(quinn::ReadToEndError::TooLong) => {
+                    st.close(
+                        ErrorCode::FRAME_TOO_LARGE,
+                        "media frame exceeds the maximum size",
+                    );
+                    return;
+                }
+                Err(_) => return,
+            };
+            if let Err(e) = hush_wire::media::parse_media_stream(&data) {
+                st.close(e.code(), &e.to_string());
+                return;
+            }
+            if !st.charge(data.len()) {
+                return;
+            }
+            let frame = Bytes::from(data).slice(1..);
+            forward(&st, frame, false);
+        });
+    }
+}
+
+/// Forwards one media frame to every other member of the sender's room. False if the sender
+/// was closed for it.
+fn forward(st: &ConnState, frame: Bytes, datagram: bool) -> bool {
+    let shared = &st.shared;
+    if frame.len() > shared.limits.max_frame_size {
+        st.close(
+            ErrorCode::FRAME_TOO_LARGE,
+            "media frame exceeds the maximum size",
+        );
+        return false;
+    }
+    let header = match Header::decode(&frame) {
+        Ok((h, n)) if n < frame.len() => h,
+        _ => {
+            st.close(
+                ErrorCode::PROTOCOL_VIOLATION,
+                "media frame is not an SFrame frame",
+            );
+            return false;
+        }
+    };
+    let Some(m) = st.membership() else {
+        // Media before Join goes nowhere.
+        return true;
+    };
+    let len = frame.len() as u64;
+    let metrics = &shared.metrics;
+    metrics.frames_in.fetch_add(1, Relaxed);
+    metrics.bytes_in.fetch_add(len, Relaxed);
+    let s = &m.me.rec.stats;
+    s.media_in.fetch_add(1, Relaxed);
+    s.media_bytes_in.fetch_add(len, Relaxed);
+    s.media_min.fetch_min(len, Relaxed);
+    s.media_max.fetch_max(len, Relaxed);
+    if datagram {
+        s.via_datagram.fetch_add(1, Relaxed);
+    } else {
+        s.via_stream.fetch_add(1, Relaxed);
+    }
+    if let Some(k) = &m.me.rec.kids {
+        lock(k).record(header);
+    }
+    if let Some(d) = &m.me.dump {
+        d.media(&frame);
+    }
+    if let Some(h) = &shared.hook {
+        h.on_media(&m.room.name, m.me.id, &frame);
+    }
+    for r in m.room.snapshot().iter() {
+        if r.id != m.me.id {
+            send_media(shared, r, frame.clone());
+        }
+    }
+    true
+}
+
+/// Sends one frame to one receiver: as a datagram if it fits the receiver's live maximum, else
+/// on a fresh unidirectional stream (SPEC §7.3).
+fn send_media(shared: &Shared, r: &Member, frame: Bytes) {
+    let len = frame.len();
+    let conn = &r.peer.conn;
+    if conn.max_datagram_size().is_some_and(|max| len <= max) {
+        if conn.datagram_send_buffer_space() < len {
+            // quinn makes room by evicting the oldest queued datagram(s): count a drop.
+            drop_one(shared, r);
+        }
+        match conn.send_datagram(frame) {
+            Ok(()) => count_out(shared, r, len),
+            // The path MTU shrank between the check and the send: rare, counted as a drop.
+            Err(quinn::SendDatagramError::TooLarge) => drop_one(shared, r),
+            Err(_) => {}
+        }
+        return;
+    }
+    match r.permits.clone().try_acquire_owned() {
+        Ok(permit) => {
+            let conn = conn.clone();
+            let rec = r.rec.clone();
+            let metrics = shared.metrics.clone();
+            tokio::spawn(async move {
+                if send_stream(conn, frame, permit).await {
+                    rec.stats.media_out.fetch_add(1, Relaxed);
+                    rec.stats.media_bytes_out.fetch_add(len as u64, Relaxed);
+                    metrics.frames_out.fetch_add(1, Relaxed);
+                    metrics.bytes_out.fetch_add(len as u64, Relaxed);
+                }
+            });
+        }
+        Err(_) => drop_one(shared, r),
+    }
+}
+
+fn drop_one(shared: &Shared, r: &Member) {
+    r.rec.stats.drops.fetch_add(1, Relaxed);
+    shared.metrics.drops.fetch_add(1, Relaxed);
+}
+
+fn count_out(shared: &Shared, r: &Member, len: usize) {
+    r.rec.stats.media_out.fetch_add(1, Relaxed);
+    r.rec.stats.media_bytes_out.fetch_add(len as u64, Relaxed);
+    shared.metrics.frames_out.fetch_add(1, Relaxed);
+    shared.metrics.bytes_out.fetch_add(len as u64, Relaxed);
+}
+
+async fn send_stream(conn: quinn::Connection, frame: Bytes, _permit: OwnedSemaphorePermit) -> bool {
+    let Ok(mut s) = conn.open_uni().await else {
+        return false;
+    };
+    let mut chunks = [Bytes::from_static(&[STREAM_TYPE_MEDIA]), frame];
+    if s.write_all_chunks(&mut chunks).await.is_err() {
+        return false;
+    }
+    s.finish().is_ok()
+}

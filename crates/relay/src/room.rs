@@ -1,0 +1,302 @@
+//! Rooms and their members (SPEC §7.2). Membership changes happen under one mutex; the
+//! forwarding path reads an `Arc` snapshot of the member list and never holds a lock across an
+//! await.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use hush_wire::{ErrorCode, ParticipantId, RelayMessage, Target};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::config::Limits;
+use crate::dump::DumpFiles;
+use crate::hook::{HookMessage, RelayHook};
+use crate::metrics::Metrics;
+use crate::report::{KidBook, MemberStats, ParticipantRecord, ReportBook, RoomRecord};
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The two ends of a connection other tasks may need: the QUIC connection and its bounded
+/// control queue.
+#[derive(Debug, Clone)]
+pub(crate) struct Peer {
+    pub(crate) conn: quinn::Connection,
+    pub(crate) control: mpsc::Sender<Bytes>,
+}
+
+/// A participant of a room.
+#[derive(Debug)]
+pub(crate) struct Member {
+    pub(crate) id: ParticipantId,
+    pub(crate) peer: Peer,
+    /// Stream-carried frames in flight to this member.
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) rec: Arc<ParticipantRecord>,
+    pub(crate) dump: Option<DumpFiles>,
+}
+
+/// A room: exists while it has members.
+#[derive(Debug)]
+pub(crate) struct Room {
+    pub(crate) name: String,
+    members: RwLock<Arc<[Arc<Member>]>>,
+    pub(crate) rec: Arc<RoomRecord>,
+}
+
+impl Room {
+    /// The current member list (cheap: one uncontended read lock and an `Arc` clone).
+    pub(crate) fn snapshot(&self) -> Arc<[Arc<Member>]> {
+        self.members
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, members: Arc<[Arc<Member>]>) {
+        *self
+            .members
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = members;
+    }
+}
+
+/// A connection's current room and its member entry there.
+#[derive(Debug)]
+pub(crate) struct Membership {
+    pub(crate) room: Arc<Room>,
+    pub(crate) me: Arc<Member>,
+}
+
+/// State shared by every task of a relay.
+pub(crate) struct Shared {
+    pub(crate) limits: Limits,
+    pub(crate) hook: Option<Arc<dyn RelayHook>>,
+    rooms: Mutex<HashMap<String, Arc<Room>>>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) report: Option<Arc<ReportBook>>,
+    pub(crate) dump_dir: Option<PathBuf>,
+    next_id: AtomicU64,
+    pub(crate) conns: AtomicUsize,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        limits: Limits,
+        hook: Option<Arc<dyn RelayHook>>,
+        metrics: Arc<Metrics>,
+        report: Option<Arc<ReportBook>>,
+        dump_dir: Option<PathBuf>,
+    ) -> Self {
+        Shared {
+            limits,
+            hook,
+            rooms: Mutex::new(HashMap::new()),
+            metrics,
+            report,
+            dump_dir,
+            next_id: AtomicU64::new(1),
+            conns: AtomicUsize::new(0),
+        }
+    }
+
+    /// Closes a connection with a wire code and reason, counting it once.
+    pub(crate) fn close(&self, conn: &quinn::Connection, code: ErrorCode, reason: &str) {
+        if conn.close_reason().is_none() {
+            self.metrics.closed(code);
+            tracing::info!(remote = %conn.remote_address(), code = %code, reason, "closing connection");
+            conn.close(quinn::VarInt::from_u32(code.0), reason.as_bytes());
+        }
+    }
+
+    /// Queues a control message; a receiver whose queue is full is disconnected (SPEC §7.5).
+    pub(crate) fn push_control(&self, peer: &Peer, msg: Bytes) -> bool {
+        match peer.control.try_send(msg) {
+            Ok(()) => {
+                self.metrics.control_out.fetch_add(1, Relaxed);
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.close(
+                    &peer.conn,
+                    ErrorCode::SLOW_CONSUMER,
+                    "control queue full: receiver too slow",
+                );
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    pub(crate) fn push_to_member(&self, m: &Member, msg: Bytes) {
+        if self.push_control(&m.peer, msg) {
+            m.rec.stats.control_out.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Enters `name`, creating it if needed. Err carries the code and reason for an `Error`.
+    pub(crate) fn join(
+        &self,
+        peer: &Peer,
+        name: &str,
+    ) -> Result<Arc<Membership>, (ErrorCode, String)> {
+        let mut rooms = lock(&self.rooms);
+        let room = match rooms.get(name) {
+            Some(r) => r.clone(),
+            None => {
+                if rooms.len() >= self.limits.max_rooms {
+                    return Err((
+                        ErrorCode::TOO_MANY_ROOMS,
+                        format!("relay has its maximum of {} rooms", self.limits.max_rooms),
+                    ));
+                }
+                let rec = Arc::new(RoomRecord {
+                    name: name.to_owned(),
+                    opened: SystemTime::now(),
+                    closed: Mutex::new(None),
+                    participants: Mutex::new(Vec::new()),
+                });
+                if let Some(book) = &self.report {
+                    book.add_room(rec.clone());
+                }
+                let room = Arc::new(Room {
+                    name: name.to_owned(),
+                    members: RwLock::new(Arc::from(Vec::new())),
+                    rec,
+                });
+                rooms.insert(name.to_owned(), room.clone());
+                self.metrics.rooms_open.fetch_add(1, Relaxed);
+                room
+            }
+        };
+        let current = room.snapshot();
+        if current.len() >= self.limits.max_participants_per_room {
+            return Err((
+                ErrorCode::ROOM_FULL,
+                format!(
+                    "room has its maximum of {} participants",
+                    self.limits.max_participants_per_room
+                ),
+            ));
+        }
+        let id = ParticipantId(self.next_id.fetch_add(1, Relaxed));
+        let rec = Arc::new(ParticipantRecord {
+            id,
+            remote: peer.conn.remote_address(),
+            joined: SystemTime::now(),
+            left: Mutex::new(None),
+            stats: MemberStats::default(),
+            kids: self.report.as_ref().map(|_| Mutex::new(KidBook::default())),
+        });
+        lock(&room.rec.participants).push(rec.clone());
+        let me = Arc::new(Member {
+            id,
+            peer: peer.clone(),
+            permits: Arc::new(Semaphore::new(self.limits.stream_frames_in_flight.max(1))),
+            rec,
+            dump: self
+                .dump_dir
+                .as_ref()
+                .map(|d| DumpFiles::create(d, name, id)),
+        });
+        let members: Arc<[Arc<Member>]> = current.iter().cloned().chain([me.clone()]).collect();
+        room.set(members.clone());
+        drop(rooms);
+        self.metrics.participants_open.fetch_add(1, Relaxed);
+        tracing::info!(room = name, id = %id, remote = %peer.conn.remote_address(), "joined");
+
+        let others: Vec<ParticipantId> = current.iter().map(|m| m.id).collect();
+        self.push_to_member(
+            &me,
+            RelayMessage::Joined {
+                your_id: id,
+                participants: others,
+            }
+            .encode(),
+        );
+        let note = RelayMessage::PeerJoined { id }.encode();
+        for m in current.iter() {
+            self.push_to_member(m, note.clone());
+        }
+        if let Some(h) = &self.hook {
+            let ids: Vec<ParticipantId> = members.iter().map(|m| m.id).collect();
+            let out = h.on_join(name, id, &ids);
+            self.deliver_hook(&room, out);
+        }
+        Ok(Arc::new(Membership { room, me }))
+    }
+
+    /// Leaves the room of `m`, closing the room if it becomes empty.
+    pub(crate) fn leave(&self, m: &Membership, reason: &str) {
+        let room = &m.room;
+        let mut rooms = lock(&self.rooms);
+        let remaining: Arc<[Arc<Member>]> = room
+            .snapshot()
+            .iter()
+            .filter(|x| x.id != m.me.id)
+            .cloned()
+            .collect();
+        room.set(remaining.clone());
+        if remaining.is_empty() {
+            if rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
+                rooms.remove(&room.name);
+                self.metrics.rooms_open.fetch_sub(1, Relaxed);
+            }
+            *lock(&room.rec.closed) = Some(SystemTime::now());
+        }
+        drop(rooms);
+        self.metrics.participants_open.fetch_sub(1, Relaxed);
+        *lock(&m.me.rec.left) = Some((SystemTime::now(), reason.to_owned()));
+        if let Some(d) = &m.me.dump {
+            d.flush();
+        }
+        tracing::info!(room = %room.name, id = %m.me.id, reason, "left");
+        let note = RelayMessage::PeerLeft { id: m.me.id }.encode();
+        for other in remaining.iter() {
+            self.push_to_member(other, note.clone());
+        }
+        if let Some(h) = &self.hook {
+            let ids: Vec<ParticipantId> = remaining.iter().map(|x| x.id).collect();
+            let out = h.on_leave(&room.name, m.me.id, &ids);
+            self.deliver_hook(room, out);
+        }
+    }
+
+    /// Delivers the hook's blobs as `Deliver { from: 0 }`.
+    pub(crate) fn deliver_hook(&self, room: &Room, msgs: Vec<HookMessage>) {
+        if msgs.is_empty() {
+            return;
+        }
+        let members = room.snapshot();
+        for msg in msgs {
+            let bytes = RelayMessage::encode_deliver(ParticipantId::RELAY, &msg.blob);
+            for m in members.iter() {
+                let wanted = match msg.to {
+                    Target::All => true,
+                    Target::Participant(id) => id == m.id,
+                    _ => false,
+                };
+                if wanted {
+                    self.push_to_member(m, bytes.clone());
+                }
+            }
+        }
+    }
+
+    /// Flushes every open dump file.
+    pub(crate) fn flush_dumps(&self) {
+        let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
+        for r in rooms {
+            for m in r.snapshot().iter() {
+                if let Some(d) = &m.dump {
+                    d.flush();
+                }
+            }
+        }
+    }
+}
