@@ -1,0 +1,126 @@
+//! Errors of hush-group: one enum for protocol faults ([`GroupError`]) and one for bytes that do
+//! not parse ([`DecodeError`]). Peer faults and local misuse are separate variants so a caller can
+//! tell "the relay or a peer misbehaved" from "I called this in the wrong state".
+
+/// A message that could not be parsed (SPEC §8.2). Decoding is total: any byte string gives a
+/// message or one of these, never a panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The message ended before a field was complete.
+    #[error("message truncated")]
+    Truncated,
+    /// Bytes were left after the last field.
+    #[error("trailing bytes after message")]
+    TrailingBytes,
+    /// The version byte is not one this implementation speaks.
+    #[error("unsupported message version {0}")]
+    UnsupportedVersion(u8),
+    /// The type byte names no known message.
+    #[error("unknown message type 0x{0:02x}")]
+    UnknownType(u8),
+    /// A role byte is not host, participant or connector.
+    #[error("unknown role {0}")]
+    UnknownRole(u8),
+    /// A KEM id is not one hush supports.
+    #[error("unknown KEM id 0x{0:04x}")]
+    UnknownKem(u16),
+    /// Reserved flag bits were set.
+    #[error("reserved flag bits set")]
+    ReservedFlags,
+    /// A public key or encapsulation has the wrong length for its KEM.
+    #[error("field has the wrong length for its type")]
+    BadLength,
+}
+
+/// Why a message or an operation was refused (SPEC §8, §9).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GroupError {
+    /// The bytes do not parse.
+    #[error("malformed message: {0}")]
+    Decode(#[from] DecodeError),
+    /// A signature does not verify under the key it claims.
+    #[error("signature does not verify")]
+    BadSignature,
+    /// The message belongs to a different meeting (meeting id or room).
+    #[error("message is for a different meeting")]
+    WrongMeeting,
+    /// A roster or key is signed by a key other than the expected or pinned host key.
+    #[error("signed by a key that is not this meeting's host")]
+    UnexpectedHost,
+    /// A roster for an epoch older than the current one (replay or rollback).
+    #[error("roster epoch {got} is older than current epoch {current}")]
+    EpochRollback {
+        /// Epoch of the refused roster.
+        got: u64,
+        /// Epoch the member currently holds.
+        current: u64,
+    },
+    /// Two different rosters for the same epoch (equivocation or tampering).
+    #[error("a different roster for epoch {epoch} was already accepted")]
+    EpochConflict {
+        /// The epoch seen twice with different content.
+        epoch: u64,
+    },
+    /// A signed roster that breaks a structural rule of SPEC §8.4.
+    #[error("invalid roster: {0}")]
+    InvalidRoster(&'static str),
+    /// An epoch key for an epoch whose roster this member does not hold.
+    #[error("epoch key for epoch {epoch} without its roster")]
+    KeyWithoutRoster {
+        /// Epoch named by the key message.
+        epoch: u64,
+    },
+    /// An epoch key addressed to another member.
+    #[error("epoch key is addressed to another member")]
+    NotForMe,
+    /// An epoch key that binds a roster hash other than the roster held for its epoch.
+    #[error("epoch key does not match the roster of its epoch")]
+    RosterHashMismatch,
+    /// HPKE or AEAD decryption failed (wrong key or tampered ciphertext).
+    #[error("decryption failed")]
+    DecryptFailed,
+    /// A message uses a KEM other than the meeting's.
+    #[error("KEM does not match the meeting's")]
+    KemMismatch,
+    /// This member has been removed from the meeting; it holds no keys any more.
+    #[error("removed from the meeting")]
+    Removed,
+    /// No valid roster from the host has been seen yet, so there is no host key to encrypt to.
+    #[error("no roster from the host yet")]
+    NoHostYet,
+    /// This member is not (yet) in the roster, so it cannot sign leave or rekey requests.
+    #[error("not a member of the current epoch")]
+    NotJoined,
+    /// The meeting is locked and the joiner's identity is new to it.
+    #[error("meeting is locked")]
+    Locked,
+    /// A connector can only be admitted with explicit consent (`Host::admit_connector`).
+    #[error("connector requires explicit consent")]
+    ConnectorNeedsConsent,
+    /// A join request whose nonce was already seen in this meeting (replay).
+    #[error("replayed join request")]
+    ReplayedJoin,
+    /// A leave or rekey request from an identity that is not in the current roster.
+    #[error("sender is not a member")]
+    NotAMember,
+    /// A leave or rekey request for an epoch that does not apply any more.
+    #[error("stale request")]
+    StaleRequest,
+    /// A message this side never accepts (e.g. a roster sent to the host).
+    #[error("unexpected message")]
+    UnexpectedMessage,
+    /// The roster already holds the maximum number of members.
+    #[error("meeting is full")]
+    Full,
+    /// A display name longer than SPEC §8.5 allows or not valid UTF-8.
+    #[error("invalid display name")]
+    InvalidName,
+    /// The epoch counter reached 2^48 - 1 (SPEC §9.2); the meeting must be restarted.
+    #[error("epoch space exhausted")]
+    EpochExhausted,
+    /// An HPKE operation failed locally (not a peer fault).
+    #[error("HPKE operation failed")]
+    Crypto,
+}

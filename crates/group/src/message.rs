@@ -1,0 +1,423 @@
+//! The admission and roster messages (SPEC §8.2-§8.8): layouts, encoding, total decoding.
+//!
+//! Every message starts with a version byte ([`VERSION`]) and a type byte. Signed messages end
+//! with a 64-byte Ed25519 signature over `"hush 1.0 signed message" || u16(len(room)) || room ||
+//! body`, where `body` is every byte of the message before the signature.
+
+use crate::MeetingId;
+use crate::codec::{Reader, Writer};
+use crate::error::{DecodeError, GroupError};
+use crate::identity::{Identity, IdentityKey};
+use crate::kem::KemId;
+
+/// Protocol version of every message.
+pub const VERSION: u8 = 1;
+
+/// Message type bytes (SPEC §8.2).
+pub mod msg_type {
+    /// A joiner asks the host for the current roster.
+    pub const HELLO: u8 = 0x01;
+    /// Host-signed roster, broadcast.
+    pub const ROSTER: u8 = 0x02;
+    /// Member-signed join request, to the host.
+    pub const JOIN_REQUEST: u8 = 0x03;
+    /// Host-signed epoch secret wrapped to one member.
+    pub const EPOCH_KEY: u8 = 0x04;
+    /// Member-signed leave notice.
+    pub const LEAVE: u8 = 0x05;
+    /// Member-signed request to rotate the epoch.
+    pub const REKEY_REQUEST: u8 = 0x06;
+}
+
+/// Length of an Ed25519 signature.
+pub const SIGNATURE_LEN: usize = 64;
+
+/// A member's role in the roster (SPEC §8.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Role {
+    /// The meeting's host (always index 0). Wire value 0.
+    Host,
+    /// An ordinary end-to-end participant. Wire value 1.
+    Participant,
+    /// A bridge that decrypts media for a non-E2EE endpoint (SPEC §13). Wire value 2.
+    Connector,
+}
+
+impl Role {
+    /// Wire value.
+    pub fn to_u8(self) -> u8 {
+        match self {
+            Self::Host => 0,
+            Self::Participant => 1,
+            Self::Connector => 2,
+        }
+    }
+
+    /// Parses a wire value.
+    pub fn from_u8(v: u8) -> Result<Self, DecodeError> {
+        match v {
+            0 => Ok(Self::Host),
+            1 => Ok(Self::Participant),
+            2 => Ok(Self::Connector),
+            other => Err(DecodeError::UnknownRole(other)),
+        }
+    }
+}
+
+/// One member in a roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterEntry {
+    /// Sender index, unique within the epoch; the host is 0.
+    pub index: u16,
+    /// The relay's participant id for this member's connection (SPEC §6).
+    pub relay_id: u64,
+    /// Role.
+    pub role: Role,
+    /// Identity (Ed25519 public key).
+    pub identity: IdentityKey,
+    /// HPKE public key of this member's session, for the meeting's KEM.
+    pub hpke_public: Vec<u8>,
+    /// Display name encrypted under the epoch's names key (SPEC §9.4).
+    pub name_ct: Vec<u8>,
+}
+
+/// The host-signed roster of one epoch (SPEC §8.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roster {
+    /// Meeting id, chosen at random by the host for this meeting.
+    pub meeting: MeetingId,
+    /// Epoch number, strictly increasing, starting at 1.
+    pub epoch: u64,
+    /// SFrame cipher suite id for the meeting.
+    pub suite: u16,
+    /// HPKE KEM for the meeting.
+    pub kem: KemId,
+    /// Lock bit: no new identity is admitted while set.
+    pub locked: bool,
+    /// Host identity (also the entry at index 0).
+    pub host: IdentityKey,
+    /// Members, in ascending index order.
+    pub members: Vec<RosterEntry>,
+}
+
+/// A join request (SPEC §8.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinRequest {
+    /// The meeting being joined (from the host's roster).
+    pub meeting: MeetingId,
+    /// 16 random bytes; the host refuses a nonce it has seen in this meeting.
+    pub nonce: [u8; 16],
+    /// Requested role: participant or connector.
+    pub role: Role,
+    /// Joiner identity; the message is signed by it.
+    pub identity: IdentityKey,
+    /// KEM of `hpke_public`.
+    pub kem: KemId,
+    /// Joiner's HPKE public key for this session.
+    pub hpke_public: Vec<u8>,
+    /// HPKE `enc` of the display name sealed to the host's HPKE key.
+    pub name_enc: Vec<u8>,
+    /// HPKE ciphertext of the padded display name.
+    pub name_ct: Vec<u8>,
+}
+
+/// An epoch secret wrapped to one member (SPEC §8.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochKey {
+    /// Meeting id.
+    pub meeting: MeetingId,
+    /// Epoch of the secret.
+    pub epoch: u64,
+    /// Recipient's index in that epoch's roster.
+    pub recipient_index: u16,
+    /// Recipient's identity.
+    pub recipient: IdentityKey,
+    /// Hash of that epoch's roster (SPEC §8.4).
+    pub roster_hash: [u8; 32],
+    /// HPKE `enc`.
+    pub enc: Vec<u8>,
+    /// HPKE ciphertext of the 32-byte epoch secret.
+    pub ciphertext: Vec<u8>,
+}
+
+/// A member's leave notice or rekey request (SPEC §8.7): same layout, different type byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberNotice {
+    /// Meeting id.
+    pub meeting: MeetingId,
+    /// The epoch the member currently holds.
+    pub epoch: u64,
+    /// The member's identity; the message is signed by it.
+    pub identity: IdentityKey,
+}
+
+/// A message body with its signature. `body` is the exact signed bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed<T> {
+    /// Parsed content.
+    pub content: T,
+    /// The signed bytes (the message without its signature).
+    pub body: Vec<u8>,
+    /// Ed25519 signature.
+    pub signature: [u8; SIGNATURE_LEN],
+}
+
+impl<T> Signed<T> {
+    /// The whole message: body followed by the signature.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.body.len() + SIGNATURE_LEN);
+        out.extend_from_slice(&self.body);
+        out.extend_from_slice(&self.signature);
+        out
+    }
+
+    /// Checks the signature under `key` for `room`.
+    pub fn verify(&self, room: &str, key: &IdentityKey) -> Result<(), GroupError> {
+        key.verify(room, &self.body, &self.signature)
+    }
+}
+
+/// Any hush group message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Message {
+    /// `Hello`: ask the host for its current roster.
+    Hello,
+    /// A host-signed roster.
+    Roster(Signed<Roster>),
+    /// A joiner-signed join request.
+    JoinRequest(Signed<JoinRequest>),
+    /// A host-signed epoch key.
+    EpochKey(Signed<EpochKey>),
+    /// A member-signed leave notice.
+    Leave(Signed<MemberNotice>),
+    /// A member-signed rekey request.
+    RekeyRequest(Signed<MemberNotice>),
+}
+
+/// The bytes of a `Hello`.
+pub fn hello() -> Vec<u8> {
+    vec![VERSION, msg_type::HELLO]
+}
+
+fn header(w: &mut Writer, ty: u8) {
+    w.u8(VERSION).u8(ty);
+}
+
+impl Roster {
+    /// The signed body (SPEC §8.4).
+    pub fn encode_body(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        header(&mut w, msg_type::ROSTER);
+        w.raw(&self.meeting.0)
+            .u64(self.epoch)
+            .u16(self.suite)
+            .u16(self.kem.to_u16())
+            .u8(u8::from(self.locked))
+            .raw(&self.host.0)
+            .u16(u16::try_from(self.members.len()).unwrap_or(u16::MAX));
+        for m in self.members.iter().take(usize::from(u16::MAX)) {
+            w.u16(m.index)
+                .u64(m.relay_id)
+                .u8(m.role.to_u8())
+                .raw(&m.identity.0)
+                .var(&m.hpke_public)
+                .var(&m.name_ct);
+        }
+        w.buf
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let meeting = MeetingId(r.array()?);
+        let epoch = r.u64()?;
+        let suite = r.u16()?;
+        let kem = KemId::from_u16(r.u16()?)?;
+        let flags = r.u8()?;
+        if flags & !1 != 0 {
+            return Err(DecodeError::ReservedFlags);
+        }
+        let host = IdentityKey(r.array()?);
+        let count = r.u16()?;
+        // Each entry takes at least 2+8+1+32+2+2 bytes: bound the allocation by the input.
+        let mut members = Vec::with_capacity(usize::from(count).min(r.remaining() / 47));
+        for _ in 0..count {
+            let index = r.u16()?;
+            let relay_id = r.u64()?;
+            let role = Role::from_u8(r.u8()?)?;
+            let identity = IdentityKey(r.array()?);
+            let hpke_public = r.var()?.to_vec();
+            if hpke_public.len() != kem.public_key_len() {
+                return Err(DecodeError::BadLength);
+            }
+            let name_ct = r.var()?.to_vec();
+            members.push(RosterEntry {
+                index,
+                relay_id,
+                role,
+                identity,
+                hpke_public,
+                name_ct,
+            });
+        }
+        Ok(Self {
+            meeting,
+            epoch,
+            suite,
+            kem,
+            locked: flags & 1 == 1,
+            host,
+            members,
+        })
+    }
+}
+
+impl JoinRequest {
+    /// The signed body (SPEC §8.5).
+    pub fn encode_body(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        header(&mut w, msg_type::JOIN_REQUEST);
+        w.raw(&self.meeting.0)
+            .raw(&self.nonce)
+            .u8(self.role.to_u8())
+            .raw(&self.identity.0)
+            .u16(self.kem.to_u16())
+            .var(&self.hpke_public)
+            .var(&self.name_enc)
+            .var(&self.name_ct);
+        w.buf
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let meeting = MeetingId(r.array()?);
+        let nonce = r.array()?;
+        let role = Role::from_u8(r.u8()?)?;
+        let identity = IdentityKey(r.array()?);
+        let kem = KemId::from_u16(r.u16()?)?;
+        let hpke_public = r.var()?.to_vec();
+        if hpke_public.len() != kem.public_key_len() {
+            return Err(DecodeError::BadLength);
+        }
+        let name_enc = r.var()?.to_vec();
+        if name_enc.len() != kem.enc_len() {
+            return Err(DecodeError::BadLength);
+        }
+        let name_ct = r.var()?.to_vec();
+        Ok(Self {
+            meeting,
+            nonce,
+            role,
+            identity,
+            kem,
+            hpke_public,
+            name_enc,
+            name_ct,
+        })
+    }
+}
+
+impl EpochKey {
+    /// The signed body (SPEC §8.6).
+    pub fn encode_body(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        header(&mut w, msg_type::EPOCH_KEY);
+        w.raw(&self.meeting.0)
+            .u64(self.epoch)
+            .u16(self.recipient_index)
+            .raw(&self.recipient.0)
+            .raw(&self.roster_hash)
+            .var(&self.enc)
+            .var(&self.ciphertext);
+        w.buf
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            meeting: MeetingId(r.array()?),
+            epoch: r.u64()?,
+            recipient_index: r.u16()?,
+            recipient: IdentityKey(r.array()?),
+            roster_hash: r.array()?,
+            enc: r.var()?.to_vec(),
+            ciphertext: r.var()?.to_vec(),
+        })
+    }
+}
+
+impl MemberNotice {
+    /// The signed body (SPEC §8.7) for type `ty` ([`msg_type::LEAVE`] or
+    /// [`msg_type::REKEY_REQUEST`]).
+    pub fn encode_body(&self, ty: u8) -> Vec<u8> {
+        let mut w = Writer::default();
+        header(&mut w, ty);
+        w.raw(&self.meeting.0).u64(self.epoch).raw(&self.identity.0);
+        w.buf
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            meeting: MeetingId(r.array()?),
+            epoch: r.u64()?,
+            identity: IdentityKey(r.array()?),
+        })
+    }
+}
+
+/// Signs `body` (which must be `content`'s encoding) with `identity` for `room` (SPEC §8.2).
+pub fn sign<T>(content: T, body: Vec<u8>, identity: &Identity, room: &str) -> Signed<T> {
+    let signature = identity.sign(room, &body);
+    Signed {
+        content,
+        body,
+        signature,
+    }
+}
+
+fn signed<T>(
+    bytes: &[u8],
+    parse: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<Signed<T>, DecodeError> {
+    let split = bytes
+        .len()
+        .checked_sub(SIGNATURE_LEN)
+        .ok_or(DecodeError::Truncated)?;
+    let (body, sig) = bytes.split_at(split);
+    let mut r = Reader::new(body);
+    r.take(2)?; // version and type, checked by the caller
+    let content = parse(&mut r)?;
+    r.finish()?;
+    let mut signature = [0u8; SIGNATURE_LEN];
+    signature.copy_from_slice(sig);
+    Ok(Signed {
+        content,
+        body: body.to_vec(),
+        signature,
+    })
+}
+
+impl Message {
+    /// Decodes any group message. Total: every input gives a message or a [`DecodeError`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != VERSION {
+            return Err(DecodeError::UnsupportedVersion(version));
+        }
+        match r.u8()? {
+            msg_type::HELLO => {
+                r.finish()?;
+                Ok(Self::Hello)
+            }
+            msg_type::ROSTER => signed(bytes, Roster::decode_body).map(Self::Roster),
+            msg_type::JOIN_REQUEST => {
+                signed(bytes, JoinRequest::decode_body).map(Self::JoinRequest)
+            }
+            msg_type::EPOCH_KEY => signed(bytes, EpochKey::decode_body).map(Self::EpochKey),
+            msg_type::LEAVE => signed(bytes, MemberNotice::decode_body).map(Self::Leave),
+            msg_type::REKEY_REQUEST => {
+                signed(bytes, MemberNotice::decode_body).map(Self::RekeyRequest)
+            }
+            other => Err(DecodeError::UnknownType(other)),
+        }
+    }
+}
