@@ -212,11 +212,11 @@ fn handle_control(st: &ConnState, msg: ClientMessage, wire_len: usize) {
                 );
                 return;
             }
-            match shared.join(&st.peer, &room) {
-                Ok(m) => {
-                    st.set_membership(Some(m));
-                }
-                Err((code, reason)) => st.error(code, reason),
+            let publish = |m| {
+                st.set_membership(Some(m));
+            };
+            if let Err((code, reason)) = shared.join(&st.peer, &room, publish) {
+                st.error(code, reason);
             }
         }
         ClientMessage::Leave => match st.set_membership(None) {

@@ -144,7 +144,8 @@ impl Shared {
         &self,
         peer: &Peer,
         name: &str,
-    ) -> Result<Arc<Membership>, (ErrorCode, String)> {
+        publish: impl FnOnce(Arc<Membership>),
+    ) -> Result<(), (ErrorCode, String)> {
         let mut rooms = lock(&self.rooms);
         let room = match rooms.get(name) {
             Some(r) => r.clone(),
@@ -210,9 +211,13 @@ impl Shared {
         self.metrics.participants_open.fetch_add(1, Relaxed);
         tracing::info!(room = name, id = %id, remote = %peer.conn.remote_address(), "joined");
 
+        let membership = Arc::new(Membership { room, me });
+        // The caller must publish the membership before the client can learn its id.
+        publish(membership.clone());
+        let (room, me) = (&membership.room, &membership.me);
         let others: Vec<ParticipantId> = current.iter().map(|m| m.id).collect();
         self.push_to_member(
-            &me,
+            me,
             RelayMessage::Joined {
                 your_id: id,
                 participants: others,
@@ -226,9 +231,9 @@ impl Shared {
         if let Some(h) = &self.hook {
             let ids: Vec<ParticipantId> = members.iter().map(|m| m.id).collect();
             let out = h.on_join(name, id, &ids);
-            self.deliver_hook(&room, out);
+            self.deliver_hook(room, out);
         }
-        Ok(Arc::new(Membership { room, me }))
+        Ok(())
     }
 
     /// Leaves the room of `m`, closing the room if it becomes empty.
