@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 pub mod demo;
 pub mod frame;
+pub mod identity;
 
 /// hush: end-to-end encrypted meetings over an untrusted relay.
 #[derive(Debug, Parser)]
@@ -21,6 +22,9 @@ enum Command {
     Frame(frame::Args),
     /// A guided, self-checking walk through every claim hush makes.
     Demo(demo::Args),
+    /// Create or show a long-term identity (Ed25519) file.
+    #[command(subcommand)]
+    Identity(identity::Args),
 }
 
 /// Runs the parsed command line.
@@ -28,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Frame(args) => frame::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Identity(args) => identity::run(args),
     }
 }
 

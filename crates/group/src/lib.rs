@@ -34,6 +34,13 @@ pub use member::{DEFAULT_GRACE_MS, E2ee, Event, Member, MemberConfig, MemberInfo
 pub use message::{EpochKey, JoinRequest, Message, Role, Roster, RosterEntry, Signed};
 pub use rand_core;
 pub use schedule::{EpochSecret, MAX_EPOCH, SenderSecret, kid, split_kid};
+pub use zeroize::Zeroizing;
+
+/// The operating system's random number generator, for callers that are not tests (the CLI and
+/// the client). Panics only if the OS cannot provide randomness at all.
+pub fn os_rng() -> impl rand_core::CryptoRng {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}
 
 /// A meeting id: 16 random bytes chosen by the host when the meeting starts (SPEC §8.4).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
