@@ -213,3 +213,61 @@ async fn slow_client(
     std::mem::forget(recv);
     (ep, conn)
 }
+
+fn rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A client floods large frames at a room whose other member never reads: the relay's memory
+/// stays bounded (in-flight stream frames per receiver are capped, the rest is dropped).
+#[tokio::test]
+async fn memory_stays_bounded_under_a_bounded_flood() {
+    let r = relay(|c| {
+        c.limits.frames_per_second = 1_000_000;
+        c.limits.bytes_per_second = u64::MAX / 2;
+    })
+    .await;
+    let (flood, _fe) = client(&r).await;
+    flood.join("f").await.unwrap();
+    let slow = slow_client(&r, "f").await;
+    // Warm up, then measure.
+    for ctr in 0..50 {
+        flood.send_media(frame(1, ctr, 64 * 1024, 1)).await.unwrap();
+    }
+    let before = rss_kib();
+    let n = 400u64; // 25 MiB through the relay
+    for ctr in 50..50 + n {
+        flood.send_media(frame(1, ctr, 64 * 1024, 1)).await.unwrap();
+    }
+    // Wait until the relay has taken in (almost) everything that was sent.
+    for _ in 0..2000 {
+        if r.handle.stats().frames_in >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let after = rss_kib();
+    let s = r.handle.stats();
+    assert!(
+        s.frames_in >= n,
+        "relay received the flood: {}",
+        s.frames_in
+    );
+    assert!(
+        s.drops > n / 2,
+        "frames for the stuck receiver were dropped: {}",
+        s.drops
+    );
+    if let (Some(b), Some(a)) = (before, after) {
+        let grew_mib = a.saturating_sub(b) / 1024;
+        eprintln!("RSS grew by {grew_mib} MiB during a 25 MiB flood");
+        assert!(
+            grew_mib < 12,
+            "RSS grew by {grew_mib} MiB during a 25 MiB flood"
+        );
+    }
+    drop(slow);
+    r.shutdown().await.unwrap();
+}
