@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 pub mod demo;
 pub mod frame;
 pub mod identity;
+pub mod relay;
 
 /// hush: end-to-end encrypted meetings over an untrusted relay.
 #[derive(Debug, Parser)]
@@ -25,6 +26,8 @@ enum Command {
     /// Create or show a long-term identity (Ed25519) file.
     #[command(subcommand)]
     Identity(identity::Args),
+    /// Run the untrusted relay: rooms and opaque frame forwarding over QUIC.
+    Relay(relay::Args),
 }
 
 /// Runs the parsed command line.
@@ -33,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Frame(args) => frame::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Identity(args) => identity::run(args),
+        Command::Relay(args) => relay::run(args),
     }
 }
 
