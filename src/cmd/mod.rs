@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod demo;
+pub mod features;
 pub mod frame;
 pub mod identity;
 pub mod relay;
@@ -23,6 +24,8 @@ enum Command {
     Frame(frame::Args),
     /// A guided, self-checking walk through every claim hush makes.
     Demo(demo::Args),
+    /// Which meeting features work under end-to-end encryption, and why (claim C5).
+    Features(features::Args),
     /// Create or show a long-term identity (Ed25519) file.
     #[command(subcommand)]
     Identity(identity::Args),
@@ -35,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Frame(args) => frame::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Features(args) => features::run(args),
         Command::Identity(args) => identity::run(args),
         Command::Relay(args) => relay::run(args),
     }

@@ -1,8 +1,44 @@
 //! hush-client: the client side of hush.
 //!
+//! - [`Meeting`]: join a meeting through a relay and talk in it, end-to-end encrypted. One driver
+//!   task owns the connection's events, the group state machine (hush-group: host or member) and
+//!   the SFrame `Opener`; sending seals in place on the caller's task (SPEC §8.9, §11).
 //! - [`net`]: the network layer (connect with certificate pinning, control stream, media,
-//!   events). It carries opaque bytes only; the end-to-end encryption lives in other modules.
+//!   events). It carries opaque bytes only.
+//!
+//! ```no_run
+//! # async fn f(relay: std::net::SocketAddr, pin: [u8; 32]) -> Result<(), hush_client::MeetingError> {
+//! use hush_client::{ClientRole, Admit, Meeting, MeetingConfig, MeetingEvent, net::TrustAnchor};
+//! let config = MeetingConfig::new(relay, TrustAnchor::Sha256(pin), "room", "Alice")?
+//!     .with_role(ClientRole::Host { admit: Admit::Auto, admit_connectors: false });
+//! let (meeting, mut events) = Meeting::join(config).await?;
+//! meeting.wait_ready(std::time::Duration::from_secs(5)).await?;
+//! meeting.send_media(&mut bytes::BytesMut::from(&b"frame"[..])).await?;
+//! while let Some(ev) = events.recv().await {
+//!     if let MeetingEvent::SecurityCode(code) = ev { println!("security code: {code}"); }
+//! }
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod blob;
+mod config;
+mod driver;
+mod error;
+mod event;
+mod keys;
+mod meeting;
 pub mod net;
+pub mod recording;
+mod rng;
+mod shared;
+mod stats;
+
+pub use blob::DataKind;
+pub use config::{Admit, ClientRole, MeetingConfig, ephemeral_identity, load_identity};
+pub use error::MeetingError;
+pub use event::{AdmissionRequest, DataMessage, E2eeStatus, MediaFrame, MeetingEvent, Refusal};
+pub use meeting::{Meeting, MeetingEvents};
+pub use net::{MediaPath, TrustAnchor};
+pub use stats::Stats;

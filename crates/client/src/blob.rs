@@ -1,0 +1,154 @@
+//! Blob demultiplexing and data messages (SPEC §11).
+//!
+//! Every blob a client receives (`Deliver { from, blob }`, SPEC §6.3) is classified by its
+//! sender id and first byte, with no overlap:
+//!
+//! | from | first byte | meaning |
+//! |------|------------|---------|
+//! | 0 (the relay) | `0xA1` | key service `Issued` (transport mode, SPEC §12) |
+//! | 0 | anything else | refused |
+//! | ≠ 0 | `0x01` | hush-group message (its version byte, SPEC §8.2); the whole blob |
+//! | ≠ 0 | `0xD1` | sealed data message: `0xD1 ‖ SFrame frame` |
+//! | ≠ 0 | anything else | refused |
+//!
+//! A data message's SFrame plaintext is `kind (1 byte) ‖ payload`, sealed with the sender's
+//! media key and counter space, with the SFrame metadata (AAD) [`DATA_AAD`], so a relay cannot
+//! turn a data message into a media frame or back.
+
+use bytes::BytesMut;
+use hush_frame::FrameBuffer;
+
+/// First byte of a hush-group message (hush-group's `VERSION`).
+pub const CLASS_GROUP: u8 = hush_group::message::VERSION;
+/// First byte of a sealed data message.
+pub const CLASS_DATA: u8 = 0xD1;
+/// First byte of the key service's `Issued` (only from participant 0).
+pub const CLASS_ISSUED: u8 = hush_keyservice::message::ISSUED_TYPE;
+/// SFrame metadata (authenticated, not sent) of every data message.
+pub const DATA_AAD: &[u8] = b"hush 1.0 data";
+/// Largest SFrame overhead: a 17-byte header and a 16-byte tag.
+const SFRAME_OVERHEAD: usize = 17 + 16;
+/// Largest data payload: a blob holds the class byte, the SFrame overhead and the kind byte.
+pub const MAX_DATA_PAYLOAD: usize = hush_wire::MAX_BLOB_SIZE - 1 - SFRAME_OVERHEAD - 1;
+
+/// What a received blob is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlobClass {
+    /// A hush-group message from a participant.
+    Group,
+    /// A sealed data message from a participant.
+    Data,
+    /// The key service's `Issued` (from participant 0).
+    Issued,
+    /// Anything else: refused.
+    Unknown,
+}
+
+/// Classifies a blob by sender id and first byte (SPEC §11.1).
+pub(crate) fn classify(from: u64, blob: &[u8]) -> BlobClass {
+    match (from, blob.first()) {
+        (0, Some(&CLASS_ISSUED)) => BlobClass::Issued,
+        (0, _) => BlobClass::Unknown,
+        (_, Some(&CLASS_GROUP)) => BlobClass::Group,
+        (_, Some(&CLASS_DATA)) => BlobClass::Data,
+        _ => BlobClass::Unknown,
+    }
+}
+
+/// The kind byte of a data message (SPEC §11.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DataKind {
+    /// A chat message, UTF-8. Wire value `0x01`.
+    Chat,
+    /// A reaction (e.g. one emoji), UTF-8. Wire value `0x02`.
+    Reaction,
+    /// A poll or a vote, application-defined bytes. Wire value `0x03`.
+    Poll,
+    /// The next chunk of a file the sender is sending; chunks arrive in order. Wire value `0x04`.
+    FileChunk,
+    /// Any other kind byte (`0x00` and `0x05..=0xFF`), delivered as is.
+    Other(u8),
+}
+
+impl DataKind {
+    /// The wire byte.
+    pub fn to_u8(self) -> u8 {
+        match self {
+            DataKind::Chat => 0x01,
+            DataKind::Reaction => 0x02,
+            DataKind::Poll => 0x03,
+            DataKind::FileChunk => 0x04,
+            DataKind::Other(b) => b,
+        }
+    }
+
+    /// Parses the wire byte (total).
+    pub fn from_u8(b: u8) -> Self {
+        match b {
+            0x01 => DataKind::Chat,
+            0x02 => DataKind::Reaction,
+            0x03 => DataKind::Poll,
+            0x04 => DataKind::FileChunk,
+            other => DataKind::Other(other),
+        }
+    }
+}
+
+/// A view of a blob buffer past its class byte, so a data message is sealed and opened in place
+/// right behind its `0xD1`.
+pub(crate) struct AfterClassByte<'a>(pub(crate) &'a mut BytesMut);
+
+impl FrameBuffer for AfterClassByte<'_> {
+    fn as_slice(&self) -> &[u8] {
+        self.0.get(1..).unwrap_or_default()
+    }
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        self.0.get_mut(1..).unwrap_or_default()
+    }
+    fn resize_to(&mut self, len: usize) {
+        self.0.resize(len + 1, 0);
+    }
+}
+
+/// A data message's unsealed blob: `0xD1 ‖ kind ‖ payload`, with room for the SFrame overhead.
+pub(crate) fn data_plaintext(kind: DataKind, payload: &[u8]) -> BytesMut {
+    let mut b = BytesMut::with_capacity(2 + payload.len() + SFRAME_OVERHEAD);
+    b.extend_from_slice(&[CLASS_DATA, kind.to_u8()]);
+    b.extend_from_slice(payload);
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_do_not_overlap() {
+        assert_eq!(classify(0, &[CLASS_ISSUED, 1]), BlobClass::Issued);
+        assert_eq!(classify(0, &[CLASS_GROUP, 1]), BlobClass::Unknown);
+        assert_eq!(classify(0, &[CLASS_DATA]), BlobClass::Unknown);
+        assert_eq!(classify(0, &[]), BlobClass::Unknown);
+        assert_eq!(classify(5, &[CLASS_GROUP, 2]), BlobClass::Group);
+        assert_eq!(classify(5, &[CLASS_DATA, 0]), BlobClass::Data);
+        assert_eq!(classify(5, &[CLASS_ISSUED]), BlobClass::Unknown);
+        assert_eq!(classify(5, &[]), BlobClass::Unknown);
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for b in 0..=255u8 {
+            assert_eq!(DataKind::from_u8(b).to_u8(), b);
+        }
+    }
+
+    #[test]
+    fn after_class_byte_is_a_window() {
+        let mut b = BytesMut::from(&[CLASS_DATA, 1, 2][..]);
+        let mut v = AfterClassByte(&mut b);
+        assert_eq!(v.as_slice(), &[1, 2]);
+        v.resize_to(4);
+        v.as_mut_slice()[3] = 9;
+        assert_eq!(&b[..], &[CLASS_DATA, 1, 2, 0, 9]);
+    }
+}

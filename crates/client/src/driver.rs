@@ -1,0 +1,694 @@
+//! The meeting's driver task: owns the connection's events, the group state machine (host or
+//! member, SPEC §8.8–§8.9) or the transport-mode keys (SPEC §12), the `Opener` and its epochs,
+//! the timers, and reconnection. It reacts to three sources: network events, commands from the
+//! handles, and the earliest group timer.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hush_group::{
+    Host, HostConfig, HostInput, IdentityKey, Member, MemberConfig, Outgoing, PendingJoin, Role,
+};
+use hush_keyservice::Issued;
+use hush_wire::{ParticipantId, RelayMode, Target};
+use rand::rngs::StdRng;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::blob::{BlobClass, classify};
+use crate::config::{Admit, ClientRole, MeetingConfig};
+use crate::error::MeetingError;
+use crate::event::{AdmissionRequest, E2eeStatus, MeetingEvent, Refusal};
+use crate::keys::Keys;
+use crate::meeting::connect_and_join;
+use crate::net::{self, RelayConnection};
+use crate::shared::{Shared, lock};
+use crate::stats::Counters;
+
+type Reply = oneshot::Sender<Result<(), MeetingError>>;
+
+/// What a handle asks the driver to do.
+pub(crate) enum Command {
+    Admit {
+        relay_id: u64,
+        yes: bool,
+        reply: Reply,
+    },
+    Rekey {
+        reply: Reply,
+    },
+    Lock {
+        locked: bool,
+        reply: Reply,
+    },
+    Leave {
+        reply: Reply,
+    },
+    LeaveKeepKeys {
+        reply: Reply,
+    },
+    /// The sending key is near its frame limit: start (host) or request (member) a new epoch.
+    KeyRunningOut,
+}
+
+pub(crate) struct HostSide {
+    host: Host,
+    pending: HashMap<u64, PendingJoin>,
+    /// Identities admitted before: re-admitted without asking (e.g. after a relay restart).
+    admitted: HashSet<IdentityKey>,
+}
+
+pub(crate) enum Mode {
+    Host(Box<HostSide>),
+    Member(Box<Member>),
+    Transport(Option<Issued>),
+}
+
+pub(crate) struct Driver {
+    cfg: MeetingConfig,
+    shared: Arc<Shared>,
+    conn: Arc<RelayConnection>,
+    net: net::Events,
+    cmds: mpsc::Receiver<Command>,
+    events: mpsc::Sender<MeetingEvent>,
+    rng: StdRng,
+    start: Instant,
+    mode: Mode,
+    keys: Keys,
+    /// Left with keys kept (test hook): keep opening, never queue or install.
+    frozen: bool,
+}
+
+fn member_for(cfg: &MeetingConfig, host_key: Option<IdentityKey>) -> Result<Member, MeetingError> {
+    let role = if cfg.role == ClientRole::Connector {
+        Role::Connector
+    } else {
+        Role::Participant
+    };
+    Ok(Member::new(
+        cfg.identity.clone(),
+        &cfg.name,
+        &cfg.room,
+        host_key,
+        MemberConfig {
+            grace_ms: ms(cfg.grace),
+            role,
+        },
+    )?)
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn target(id: u64) -> Target {
+    Target::Participant(ParticipantId(id))
+}
+
+impl Driver {
+    pub(crate) async fn start(
+        cfg: MeetingConfig,
+        shared: Arc<Shared>,
+        conn: Arc<RelayConnection>,
+        net: net::Events,
+        joined: net::Joined,
+        cmds: mpsc::Receiver<Command>,
+        events: mpsc::Sender<MeetingEvent>,
+    ) -> Result<Self, MeetingError> {
+        let rng = crate::rng::os_rng()?;
+        let mut d = Driver {
+            keys: Keys::new(shared.clone()),
+            cfg,
+            shared,
+            conn,
+            net,
+            cmds,
+            events,
+            rng,
+            start: Instant::now(),
+            mode: Mode::Transport(None),
+            frozen: false,
+        };
+        d.enter_room(joined.your_id.0, None).await?;
+        Ok(d)
+    }
+
+    fn now(&self) -> u64 {
+        ms(self.start.elapsed())
+    }
+
+    /// Sets up the keying side for a (re)joined room.
+    async fn enter_room(
+        &mut self,
+        my_id: u64,
+        pinned: Option<IdentityKey>,
+    ) -> Result<(), MeetingError> {
+        if self.conn.relay_mode() == RelayMode::Transport {
+            self.mode = Mode::Transport(None);
+            return Ok(());
+        }
+        let now = self.now();
+        match (&mut self.mode, self.cfg.role) {
+            (Mode::Host(h), _) => {
+                // Reconnected: the old relay ids are gone; keep the meeting (id, epochs, lock,
+                // known identities), move to the new id and drop everyone else.
+                h.host.set_own_relay_id(my_id);
+                h.pending.clear();
+                let old: Vec<u64> = h.host.members().iter().skip(1).map(|m| m.0).collect();
+                let mut steps = Vec::new();
+                for id in old {
+                    steps.push(h.host.remove(id, &mut self.rng, now)?);
+                }
+                steps.push(h.host.rekey(&mut self.rng, now)?);
+                for s in steps {
+                    self.apply_step(s).await;
+                }
+            }
+            (_, ClientRole::Host { .. }) => {
+                let config = HostConfig {
+                    suite: self.cfg.suite.id(),
+                    kem: self.cfg.kem,
+                    rotation_interval_ms: ms(self.cfg.rotation),
+                    grace_ms: ms(self.cfg.grace),
+                    ..HostConfig::default()
+                };
+                let (host, step) = Host::new(
+                    self.cfg.identity.clone(),
+                    &self.cfg.name,
+                    &self.cfg.room,
+                    my_id,
+                    config,
+                    &mut self.rng,
+                    now,
+                )?;
+                self.mode = Mode::Host(Box::new(HostSide {
+                    host,
+                    pending: HashMap::new(),
+                    admitted: HashSet::new(),
+                }));
+                self.apply_step(step).await;
+            }
+            _ => {
+                let pin = pinned.or(self.cfg.host_key);
+                let member = member_for(&self.cfg, pin)?;
+                let hello = member.hello();
+                self.mode = Mode::Member(Box::new(member));
+                self.send(Target::All, hello).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn send(&self, to: Target, bytes: Vec<u8>) {
+        if let Err(e) = self.conn.send_blob(to, Bytes::from(bytes)).await {
+            tracing::debug!(error = %e, "send failed");
+        }
+    }
+
+    pub(crate) async fn emit(&self, ev: MeetingEvent) {
+        let _ = self.events.send(ev).await;
+    }
+
+    async fn refuse(&self, from: u64, reason: Refusal) {
+        let c = match &reason {
+            Refusal::Group(_) => &self.shared.counters.refused_group,
+            Refusal::Data(e) => {
+                self.shared.counters.refused_frame(e);
+                return self.emit(MeetingEvent::Refused { from, reason }).await;
+            }
+            _ => &self.shared.counters.refused_other,
+        };
+        Counters::inc(c);
+        tracing::info!(from, %reason, "refused");
+        self.emit(MeetingEvent::Refused { from, reason }).await;
+    }
+
+    /// Runs until the meeting ends.
+    pub(crate) async fn run(mut self) {
+        loop {
+            let deadline = self.next_timer().map(|at| {
+                let at = Duration::from_millis(at);
+                tokio::time::Instant::from_std(self.start + at)
+            });
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                ev = self.net.recv() => match ev {
+                    Some(net::Event::Closed { reason, .. }) => {
+                        if !self.reconnect(reason).await { break; }
+                    }
+                    None => {
+                        if !self.reconnect("connection lost".into()).await { break; }
+                    }
+                    Some(ev) => self.on_net(ev).await,
+                },
+                cmd = self.cmds.recv() => match cmd {
+                    Some(cmd) => if self.on_command(cmd).await { break; },
+                    None => { self.quit().await; break; }
+                },
+                () = sleep => self.on_timer().await,
+            }
+        }
+        self.shared.set_sealer(None);
+        self.shared.set_conn(None);
+        self.shared.set_ended();
+    }
+
+    fn next_timer(&self) -> Option<u64> {
+        let group = match &self.mode {
+            Mode::Host(h) => Some(h.host.poll_timeout()),
+            Mode::Member(m) => m.poll_timeout(),
+            Mode::Transport(_) => None,
+        };
+        match (group, self.keys.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    async fn on_timer(&mut self) {
+        let now = self.now();
+        for epoch in self.keys.poll(now) {
+            self.keys.expire(epoch);
+        }
+        match &mut self.mode {
+            Mode::Host(h) => match h.host.handle_timeout(now, &mut self.rng) {
+                Ok(step) => self.apply_step(step).await,
+                Err(e) => tracing::warn!(error = %e, "host timer failed"),
+            },
+            Mode::Member(m) => {
+                let evs = m.poll(now);
+                self.apply_group(evs).await;
+            }
+            Mode::Transport(_) => {}
+        }
+    }
+
+    async fn on_net(&mut self, ev: net::Event) {
+        match ev {
+            net::Event::Media(frame) => {
+                if let Some(ev) = self.keys.on_media(frame, &self.mode, self.frozen)
+                    && self.events.try_send(ev).is_err()
+                {
+                    Counters::inc(&self.shared.counters.dropped_events);
+                }
+            }
+            net::Event::Deliver { from, blob } => self.on_blob(from.0, blob).await,
+            net::Event::PeerJoined { id } => {
+                // A joiner still without a roster asks every newcomer: the host may come later.
+                if let Mode::Member(m) = &self.mode
+                    && m.roster().is_none()
+                {
+                    self.send(target(id.0), m.hello()).await;
+                }
+            }
+            net::Event::PeerLeft { id } => {
+                let now = self.now();
+                if let Mode::Host(h) = &mut self.mode {
+                    h.pending.remove(&id.0);
+                    match h.host.remove(id.0, &mut self.rng, now) {
+                        Ok(step) => self.apply_step(step).await,
+                        Err(e) => tracing::warn!(error = %e, "cannot remove a member"),
+                    }
+                }
+            }
+            net::Event::RelayError { code, reason } => {
+                tracing::debug!(%code, reason, "relay error");
+            }
+            _ => {}
+        }
+    }
+
+    async fn on_blob(&mut self, from: u64, blob: Bytes) {
+        match classify(from, &blob) {
+            BlobClass::Group => self.on_group(from, &blob).await,
+            BlobClass::Data => {
+                let r = self.keys.on_data(from, blob, &self.mode, self.frozen);
+                match r {
+                    Ok(Some(ev)) => self.emit(ev).await,
+                    Ok(None) => {}
+                    Err(e) => self.refuse(from, Refusal::Data(e)).await,
+                }
+            }
+            BlobClass::Issued => self.on_issued(&blob).await,
+            BlobClass::Unknown => self.refuse(from, Refusal::UnknownBlob).await,
+        }
+    }
+
+    async fn on_group(&mut self, from: u64, blob: &[u8]) {
+        let now = self.now();
+        match &mut self.mode {
+            Mode::Host(h) => match h.host.handle(from, blob, &mut self.rng, now) {
+                Ok(HostInput::Step(step)) => self.apply_step(step).await,
+                Ok(HostInput::Join(p)) => self.on_join_request(p).await,
+                Ok(_) => {}
+                Err(e) => self.refuse(from, Refusal::Group(e)).await,
+            },
+            Mode::Member(m) => {
+                if self.frozen {
+                    return;
+                }
+                match m.handle(from, blob, now) {
+                    Ok(evs) => self.apply_group(evs).await,
+                    Err(e) => self.refuse(from, Refusal::Group(e)).await,
+                }
+            }
+            Mode::Transport(_) => self.refuse(from, Refusal::UnknownBlob).await,
+        }
+    }
+
+    async fn on_join_request(&mut self, p: PendingJoin) {
+        let Mode::Host(h) = &mut self.mode else {
+            return;
+        };
+        let (admit, admit_connectors) = match self.cfg.role {
+            ClientRole::Host {
+                admit,
+                admit_connectors,
+            } => (admit, admit_connectors),
+            _ => (Admit::Ask, false),
+        };
+        let known = h.admitted.contains(&p.identity());
+        if known || admit == Admit::Auto {
+            if p.is_connector() && !known && !admit_connectors {
+                tracing::info!(id = p.relay_id(), "connector not admitted (no consent)");
+                return;
+            }
+            self.admit(p).await;
+            return;
+        }
+        let req = AdmissionRequest {
+            relay_id: p.relay_id(),
+            identity: p.identity(),
+            name: p.display_name().to_owned(),
+            role: p.role(),
+        };
+        h.pending.insert(p.relay_id(), p);
+        self.emit(MeetingEvent::AdmissionRequest(req)).await;
+    }
+
+    /// Admits a request the host decided on (a connector only reaches here with consent).
+    async fn admit(&mut self, p: PendingJoin) {
+        let now = self.now();
+        let Mode::Host(h) = &mut self.mode else {
+            return;
+        };
+        let from = p.relay_id();
+        let id = p.identity();
+        let r = if p.is_connector() {
+            h.host.admit_connector(p, &mut self.rng, now)
+        } else {
+            h.host.admit(p, &mut self.rng, now)
+        };
+        match r {
+            Ok(step) => {
+                h.admitted.insert(id);
+                self.apply_step(step).await;
+            }
+            Err(e) => self.refuse(from, Refusal::Group(e)).await,
+        }
+    }
+
+    async fn apply_step(&mut self, step: hush_group::Step) {
+        for out in step.outgoing {
+            match out {
+                Outgoing::Broadcast(b) => self.send(Target::All, b).await,
+                Outgoing::To(id, b) => self.send(target(id), b).await,
+                _ => {}
+            }
+        }
+        self.apply_group(step.events).await;
+    }
+
+    async fn apply_group(&mut self, events: Vec<hush_group::Event>) {
+        use hush_group::Event as G;
+        for ev in events {
+            match ev {
+                G::ReadyToJoin { host_relay_id } => {
+                    if let Mode::Member(m) = &mut self.mode {
+                        match m.join_request(&mut self.rng) {
+                            Ok(req) => self.send(target(host_relay_id), req).await,
+                            Err(e) => tracing::warn!(error = %e, "cannot make a join request"),
+                        }
+                    }
+                }
+                G::RosterChanged(view) => {
+                    self.keys.set_roster(&view);
+                    lock(&self.shared.view).roster = Some(view.clone());
+                    self.emit(MeetingEvent::RosterChanged(view)).await;
+                }
+                G::EpochReady {
+                    epoch,
+                    my_sender,
+                    receivers,
+                } => {
+                    let others = receivers.len();
+                    match self.keys.install_epoch(epoch, &my_sender, &receivers) {
+                        Ok(()) => {
+                            self.shared.set_ready(epoch, others);
+                            for ev in self.keys.retry_future(&self.mode) {
+                                self.emit(ev).await;
+                            }
+                        }
+                        Err(e) => self.refuse(0, Refusal::Data(e)).await,
+                    }
+                }
+                G::SecurityCode(code) => {
+                    lock(&self.shared.view).code = Some(code.clone());
+                    self.emit(MeetingEvent::SecurityCode(code)).await;
+                }
+                G::E2eeStatus(s) => {
+                    let s = E2eeStatus::from(s);
+                    lock(&self.shared.view).e2ee = Some(s.clone());
+                    self.emit(MeetingEvent::E2ee(s)).await;
+                }
+                G::EpochExpired { epoch } => self.keys.expire(epoch),
+                G::Removed => {
+                    if !self.frozen {
+                        self.keys.clear();
+                        self.shared.set_ready(0, 0);
+                    }
+                    self.emit(MeetingEvent::Removed).await;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn on_issued(&mut self, blob: &[u8]) {
+        let now = self.now();
+        let grace = ms(self.cfg.grace);
+        let Mode::Transport(current) = &mut self.mode else {
+            return self.refuse(0, Refusal::UnknownBlob).await;
+        };
+        let issued = match Issued::decode(blob) {
+            Ok(i) => i,
+            Err(e) => return self.refuse(0, Refusal::KeyService(e.to_string())).await,
+        };
+        if let Some(cur) = current.as_ref()
+            && cur.meeting == issued.meeting
+            && cur.epoch > issued.epoch
+        {
+            let msg = format!("epoch {} older than {}", issued.epoch, cur.epoch);
+            return self.refuse(0, Refusal::KeyService(msg)).await;
+        }
+        match self
+            .keys
+            .install_issued(&issued, current.as_ref(), now, grace)
+        {
+            Ok(()) => {
+                let epoch = issued.epoch;
+                *current = Some(issued);
+                self.shared.set_ready(epoch, 0);
+                let first = {
+                    let mut v = lock(&self.shared.view);
+                    let first = v.e2ee.is_none();
+                    v.e2ee = Some(E2eeStatus::KeysIssuedByRelay);
+                    first
+                };
+                if first {
+                    self.emit(MeetingEvent::E2ee(E2eeStatus::KeysIssuedByRelay))
+                        .await;
+                }
+                for ev in self.keys.retry_future(&self.mode) {
+                    self.emit(ev).await;
+                }
+            }
+            Err(e) => self.refuse(0, Refusal::KeyService(e.to_string())).await,
+        }
+    }
+
+    /// Handles a command; returns true when the meeting is over.
+    async fn on_command(&mut self, cmd: Command) -> bool {
+        let now = self.now();
+        match cmd {
+            Command::Admit {
+                relay_id,
+                yes,
+                reply,
+            } => {
+                let Mode::Host(h) = &mut self.mode else {
+                    let _ = reply.send(Err(MeetingError::NotHost));
+                    return false;
+                };
+                let Some(p) = h.pending.remove(&relay_id) else {
+                    let _ = reply.send(Err(MeetingError::NoSuchRequest(relay_id)));
+                    return false;
+                };
+                if yes {
+                    self.admit(p).await;
+                } else {
+                    h.host.deny(p);
+                }
+                let _ = reply.send(Ok(()));
+            }
+            Command::Rekey { reply } => {
+                let r = match &mut self.mode {
+                    Mode::Host(h) => h.host.rekey(&mut self.rng, now).map_err(Into::into),
+                    _ => Err(MeetingError::NotHost),
+                };
+                let r = match r {
+                    Ok(step) => {
+                        self.apply_step(step).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(r);
+            }
+            Command::Lock { locked, reply } => {
+                let r = match &mut self.mode {
+                    Mode::Host(h) => h
+                        .host
+                        .set_locked(locked, &mut self.rng, now)
+                        .map_err(Into::into),
+                    _ => Err(MeetingError::NotHost),
+                };
+                let r = match r {
+                    Ok(step) => {
+                        self.apply_step(step).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(r);
+            }
+            Command::KeyRunningOut => match &mut self.mode {
+                Mode::Host(h) => match h.host.rekey(&mut self.rng, now) {
+                    Ok(step) => self.apply_step(step).await,
+                    Err(e) => tracing::warn!(error = %e, "rekey failed"),
+                },
+                Mode::Member(m) => {
+                    let host = m
+                        .roster()
+                        .and_then(|r| r.members.first())
+                        .map(|e| e.relay_id);
+                    if let (Ok(req), Some(host)) = (m.rekey_request(), host) {
+                        self.send(target(host), req).await;
+                    }
+                }
+                Mode::Transport(_) => {}
+            },
+            Command::LeaveKeepKeys { reply } => {
+                let r = match &mut self.mode {
+                    Mode::Member(m) => {
+                        let host = m
+                            .roster()
+                            .and_then(|r| r.members.first())
+                            .map(|e| e.relay_id);
+                        match (m.leave(), host) {
+                            (Ok(bytes), Some(host)) => {
+                                self.send(target(host), bytes).await;
+                                self.frozen = true;
+                                self.shared.set_sealer(None);
+                                Ok(())
+                            }
+                            (Err(e), _) => Err(e.into()),
+                            (_, None) => Err(MeetingError::NotReady),
+                        }
+                    }
+                    _ => Err(MeetingError::NotHost),
+                };
+                let _ = reply.send(r);
+            }
+            Command::Leave { reply } => {
+                self.quit().await;
+                let _ = reply.send(Ok(()));
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Leaves cleanly: a signed leave notice (member), the relay room, the connection.
+    async fn quit(&mut self) {
+        if let Mode::Member(m) = &mut self.mode {
+            let host = m
+                .roster()
+                .and_then(|r| r.members.first())
+                .map(|e| e.relay_id);
+            if let (Ok(bytes), Some(host)) = (m.leave(), host) {
+                self.send(target(host), bytes).await;
+            }
+        }
+        self.shared.set_sealer(None);
+        self.keys.clear();
+        let _ = self.conn.leave().await;
+        self.conn.close().await;
+    }
+
+    /// After the connection dropped: retry with backoff for `reconnect_for`, rejoin the room and
+    /// re-enter it. Returns false when giving up.
+    async fn reconnect(&mut self, reason: String) -> bool {
+        self.shared.set_sealer(None);
+        self.shared.set_ready(0, 0);
+        self.keys.clear();
+        self.emit(MeetingEvent::Disconnected {
+            reason: reason.clone(),
+            reconnecting: true,
+        })
+        .await;
+        let deadline = Instant::now() + self.cfg.reconnect_for;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            tokio::time::sleep(backoff).await;
+            match connect_and_join(&self.cfg).await {
+                Ok((conn, events, joined)) => {
+                    let conn = Arc::new(conn);
+                    self.conn = conn.clone();
+                    self.net = events;
+                    self.shared.set_conn(Some(conn));
+                    let pinned = match &self.mode {
+                        Mode::Member(m) => m.host(),
+                        _ => None,
+                    };
+                    if let Mode::Member(_) = self.mode {
+                        self.mode = Mode::Transport(None);
+                    }
+                    if let Err(e) = self.enter_room(joined.your_id.0, pinned).await {
+                        tracing::warn!(error = %e, "cannot re-enter the room");
+                    }
+                    self.emit(MeetingEvent::Reconnected).await;
+                    return true;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "reconnect failed");
+                    if Instant::now() + backoff >= deadline {
+                        self.emit(MeetingEvent::Disconnected {
+                            reason: format!("{reason}; gave up reconnecting: {e}"),
+                            reconnecting: false,
+                        })
+                        .await;
+                        return false;
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+}

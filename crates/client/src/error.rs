@@ -1,0 +1,45 @@
+//! Errors of the meeting layer. Local faults (not ready, closed) are kept apart from what the
+//! network, the group layer or the frame layer reported.
+
+use crate::net::NetError;
+
+/// Why a meeting operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MeetingError {
+    /// The network layer failed (connect, region policy, relay refusal, send).
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// The group layer refused a local operation (e.g. a display name too long).
+    #[error("group: {0}")]
+    Group(#[from] hush_group::GroupError),
+    /// The frame layer refused (e.g. a key exhausted, a frame too large).
+    #[error("frame: {0}")]
+    Frame(#[from] hush_frame::FrameError),
+    /// No epoch key yet: this client does not hold a host-signed roster with keys, so it must
+    /// not seal (SPEC §11.4). Wait for [`crate::MeetingEvent::RosterChanged`] or use
+    /// [`crate::Meeting::wait_ready`].
+    #[error("not ready: no epoch key yet (waiting for the host's signed roster)")]
+    NotReady,
+    /// The operation needs the host role.
+    #[error("only the host can do this")]
+    NotHost,
+    /// No pending admission for that relay id.
+    #[error("no pending join request from participant {0}")]
+    NoSuchRequest(u64),
+    /// A data message payload exceeds what one blob can carry.
+    #[error("data payload of {0} bytes exceeds the maximum of {max}", max = crate::blob::MAX_DATA_PAYLOAD)]
+    DataTooLarge(usize),
+    /// The identity file could not be read or parsed.
+    #[error("identity: {0}")]
+    Identity(String),
+    /// The operating system's random number generator failed.
+    #[error("the system random number generator failed")]
+    Random,
+    /// The meeting has ended (left, removed, or the connection was lost for good).
+    #[error("the meeting has ended")]
+    Closed,
+    /// A wait timed out.
+    #[error("timed out")]
+    Timeout,
+}

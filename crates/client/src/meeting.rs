@@ -1,0 +1,303 @@
+//! The application's handle on a meeting ([`Meeting`]): join, send media and data, answer
+//! admissions, rekey, lock, leave, and query the roster, code and status (SPEC §8.9, §11).
+//!
+//! One driver task (see `driver`) owns the connection's events, the group state machine and the
+//! `Opener`. Sending never goes through it: the current `Sealer` sits behind a short mutex, so
+//! [`Meeting::send_media`] seals in place on the caller's task and hands the bytes to the network.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use hush_group::RosterView;
+use hush_wire::{RelayMode, Target};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::blob::{AfterClassByte, DATA_AAD, DataKind, MAX_DATA_PAYLOAD, data_plaintext};
+use crate::config::MeetingConfig;
+use crate::driver::{Command, Driver};
+use crate::error::MeetingError;
+use crate::event::{E2eeStatus, MeetingEvent};
+use crate::net::{self, ConnectOptions, MediaPath};
+use crate::shared::{REKEY_MARGIN, Ready, SealState, Shared, lock};
+use crate::stats::{Counters, Stats};
+
+/// The receiving end of a meeting's events.
+pub type MeetingEvents = mpsc::Receiver<MeetingEvent>;
+
+/// A handle on a joined meeting. Cheap to clone; every clone drives the same meeting.
+#[derive(Clone)]
+pub struct Meeting {
+    shared: Arc<Shared>,
+    cmds: mpsc::Sender<Command>,
+    relay: SocketAddr,
+    is_host: bool,
+}
+
+impl std::fmt::Debug for Meeting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Meeting")
+            .field("relay", &self.relay)
+            .field("is_host", &self.is_host)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) async fn connect_and_join(
+    config: &MeetingConfig,
+) -> Result<(net::RelayConnection, net::Events, net::Joined), MeetingError> {
+    let options = ConnectOptions {
+        allow_regions: config.allow_regions.clone(),
+        event_capacity: config.event_capacity,
+        ..ConnectOptions::default()
+    };
+    let (conn, events) = net::connect(config.relay, config.trust.clone(), options).await?;
+    match conn.join(&config.room).await {
+        Ok(joined) => Ok((conn, events, joined)),
+        Err(e) => {
+            conn.close().await;
+            Err(e.into())
+        }
+    }
+}
+
+impl Meeting {
+    /// Connects to the relay (pinning its certificate, checking its region before sending
+    /// anything), joins the room and starts the meeting's driver task. Keys follow: a host
+    /// keys its first epoch at once; a guest sends a group `Hello`, gets the host's signed
+    /// roster, asks to join and waits to be admitted (SPEC §8.9); in transport mode the client
+    /// waits for the key service's `Issued` (SPEC §12). Until then sending is
+    /// [`MeetingError::NotReady`]; see [`Meeting::wait_ready`].
+    pub async fn join(config: MeetingConfig) -> Result<(Meeting, MeetingEvents), MeetingError> {
+        hush_group::names::pad_name(&config.name)?;
+        let (conn, net_events, joined) = connect_and_join(&config).await?;
+        let conn = Arc::new(conn);
+        let shared = Arc::new(Shared::new(conn.clone()));
+        let (ev_tx, ev_rx) = mpsc::channel(config.event_capacity.max(16));
+        let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let relay = config.relay;
+        let is_host = config.role.is_host();
+        let driver = Driver::start(
+            config,
+            shared.clone(),
+            conn,
+            net_events,
+            joined,
+            cmd_rx,
+            ev_tx,
+        )
+        .await?;
+        tokio::spawn(driver.run());
+        Ok((
+            Meeting {
+                shared,
+                cmds: cmd_tx,
+                relay,
+                is_host,
+            },
+            ev_rx,
+        ))
+    }
+
+    /// Seals `buf` in place under this client's current sending key and sends it as one media
+    /// frame (a QUIC datagram when it fits, else its own stream). On entry `buf` holds the
+    /// plaintext; on return it is empty (the sealed bytes were handed to the network; a later
+    /// `reserve` can reuse the allocation once the network has released it).
+    ///
+    /// # Errors
+    /// [`MeetingError::NotReady`] before this client holds a host-signed roster's keys (it never
+    /// seals for people it does not display); network and frame errors.
+    pub async fn send_media(&self, buf: &mut BytesMut) -> Result<MediaPath, MeetingError> {
+        let conn = self.shared.conn().ok_or(MeetingError::NotReady)?;
+        self.seal(&[], buf)?;
+        Counters::inc(&self.shared.counters.media_sealed);
+        let frame = buf.split().freeze();
+        Ok(conn.send_media(frame).await?)
+    }
+
+    fn seal<B: hush_frame::FrameBuffer + ?Sized>(
+        &self,
+        aad: &[u8],
+        buf: &mut B,
+    ) -> Result<u64, MeetingError> {
+        let (epoch, remaining) = {
+            let mut g = lock(&self.shared.sealer);
+            let s: &mut SealState = g.as_mut().ok_or(MeetingError::NotReady)?;
+            s.sealer.seal(aad, buf)?;
+            (s.epoch, s.sealer.frames_remaining())
+        };
+        if remaining < REKEY_MARGIN && !self.shared.rekey_asked.swap(true, Relaxed) {
+            let _ = self.cmds.try_send(Command::KeyRunningOut);
+        }
+        Ok(epoch)
+    }
+
+    /// Sends a data message (chat, reaction, poll, file chunk) to everyone in the meeting:
+    /// sealed with this client's sending key, carried on the reliable control path (SPEC §11).
+    ///
+    /// # Errors
+    /// As [`Meeting::send_media`], and [`MeetingError::DataTooLarge`].
+    pub async fn send_data(&self, kind: DataKind, payload: &[u8]) -> Result<(), MeetingError> {
+        if payload.len() > MAX_DATA_PAYLOAD {
+            return Err(MeetingError::DataTooLarge(payload.len()));
+        }
+        let conn = self.shared.conn().ok_or(MeetingError::NotReady)?;
+        let mut blob = data_plaintext(kind, payload);
+        self.seal(DATA_AAD, &mut AfterClassByte(&mut blob))?;
+        Counters::inc(&self.shared.counters.data_sealed);
+        conn.send_blob(Target::All, blob.freeze()).await?;
+        Ok(())
+    }
+
+    /// Sends a chat message ([`DataKind::Chat`]).
+    pub async fn send_chat(&self, text: &str) -> Result<(), MeetingError> {
+        self.send_data(DataKind::Chat, text.as_bytes()).await
+    }
+
+    async fn command<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, MeetingError>>) -> Command,
+    ) -> Result<T, MeetingError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmds
+            .send(make(tx))
+            .await
+            .map_err(|_| MeetingError::Closed)?;
+        rx.await.map_err(|_| MeetingError::Closed)?
+    }
+
+    /// Host, [`crate::Admit::Ask`]: answers the join request of `relay_id` (from
+    /// [`MeetingEvent::AdmissionRequest`]). Admitting a connector here is the host's explicit
+    /// consent (SPEC §13).
+    pub async fn admit(&self, relay_id: u64, yes: bool) -> Result<(), MeetingError> {
+        self.command(|reply| Command::Admit {
+            relay_id,
+            yes,
+            reply,
+        })
+        .await
+    }
+
+    /// Host: starts a new epoch now.
+    pub async fn rekey(&self) -> Result<(), MeetingError> {
+        self.command(|reply| Command::Rekey { reply }).await
+    }
+
+    /// Host: sets the lock bit (no new identity gets a key while locked); a change starts an
+    /// epoch whose signed roster carries it.
+    pub async fn lock(&self, locked: bool) -> Result<(), MeetingError> {
+        self.command(|reply| Command::Lock { locked, reply }).await
+    }
+
+    /// Leaves the meeting: a signed leave notice to the host (so it rekeys at once), the relay
+    /// room, the connection. Every key is erased.
+    pub async fn leave(&self) -> Result<(), MeetingError> {
+        self.command(|reply| Command::Leave { reply }).await
+    }
+
+    /// Test hook (hostile participant): sends the signed leave notice but keeps the connection
+    /// and every receive key it had, and keeps trying to open frames with them, counting the
+    /// ones it can no longer open. Measures what a departed member could still read.
+    #[doc(hidden)]
+    pub async fn leave_keeping_keys(&self) -> Result<(), MeetingError> {
+        self.command(|reply| Command::LeaveKeepKeys { reply }).await
+    }
+
+    /// Test hook (hostile relay): sends raw bytes as a blob to everyone in the room, or to one
+    /// relay id.
+    #[doc(hidden)]
+    pub async fn send_raw_blob(&self, to: Option<u64>, blob: Vec<u8>) -> Result<(), MeetingError> {
+        let conn = self.shared.conn().ok_or(MeetingError::Closed)?;
+        let target = to.map_or(Target::All, |id| {
+            Target::Participant(hush_wire::ParticipantId(id))
+        });
+        conn.send_blob(target, blob.into()).await?;
+        Ok(())
+    }
+
+    /// Waits until this client holds an epoch's keys (it may seal), up to `timeout`.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<u64, MeetingError> {
+        self.wait(timeout, |r| r.epoch > 0).await.map(|r| r.epoch)
+    }
+
+    /// Waits until this client holds the keys of an epoch whose roster lists at least `n`
+    /// others (e2ee mode), up to `timeout`. Returns the epoch.
+    pub async fn wait_for_others(&self, n: usize, timeout: Duration) -> Result<u64, MeetingError> {
+        self.wait(timeout, |r| r.epoch > 0 && r.others >= n)
+            .await
+            .map(|r| r.epoch)
+    }
+
+    async fn wait(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&Ready) -> bool,
+    ) -> Result<Ready, MeetingError> {
+        let mut rx = self.shared.ready.subscribe();
+        let fut = rx.wait_for(|r| r.ended || pred(r));
+        let r = tokio::time::timeout(timeout, fut)
+            .await
+            .map_err(|_| MeetingError::Timeout)?
+            .map_err(|_| MeetingError::Closed)?;
+        if r.ended {
+            return Err(MeetingError::Closed);
+        }
+        Ok(*r)
+    }
+
+    /// The current security code (e2ee mode, once keyed).
+    pub fn security_code(&self) -> Option<String> {
+        lock(&self.shared.view).code.clone()
+    }
+
+    /// The current end-to-end status.
+    pub fn e2ee_status(&self) -> Option<E2eeStatus> {
+        lock(&self.shared.view).e2ee.clone()
+    }
+
+    /// The roster of the keyed epoch (e2ee mode).
+    pub fn roster(&self) -> Option<RosterView> {
+        lock(&self.shared.view).roster.clone()
+    }
+
+    /// The region of the relay carrying the meeting (from its `Hello`, claim C6).
+    pub fn relay_region(&self) -> String {
+        lock(&self.shared.view).region.clone()
+    }
+
+    /// The key mode the relay announced.
+    pub fn relay_mode(&self) -> Option<RelayMode> {
+        lock(&self.shared.view).mode
+    }
+
+    /// The relay's address.
+    pub fn relay_addr(&self) -> SocketAddr {
+        self.relay
+    }
+
+    /// This client's relay participant id on the current connection.
+    pub fn relay_id(&self) -> Option<u64> {
+        self.shared.conn().and_then(|c| c.my_id()).map(|p| p.0)
+    }
+
+    /// The current epoch this client seals in, if any.
+    pub fn epoch(&self) -> Option<u64> {
+        lock(&self.shared.sealer).as_ref().map(|s| s.epoch)
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.shared.counters.snapshot();
+        if let Some(c) = self.shared.conn() {
+            s.dropped_events += c.media_dropped();
+        }
+        s
+    }
+
+    /// The underlying relay connection (statistics, `max_datagram_size`), while connected.
+    pub fn connection(&self) -> Option<Arc<net::RelayConnection>> {
+        self.shared.conn()
+    }
+}

@@ -1,0 +1,87 @@
+//! Counters of a meeting: frames sealed, opened, refused by reason. Lock-free (relaxed atomics),
+//! shared between the driver task and the handle.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use hush_frame::FrameError;
+
+/// A snapshot of a meeting's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Media frames sealed and handed to the network.
+    pub media_sealed: u64,
+    /// Media frames opened.
+    pub media_opened: u64,
+    /// Data messages sealed and sent.
+    pub data_sealed: u64,
+    /// Data messages opened.
+    pub data_opened: u64,
+    /// Frames (media or data) refused: no key for their KID (e.g. a departed member's view).
+    pub refused_unknown_kid: u64,
+    /// Frames refused as replays or too old for the window.
+    pub refused_replay: u64,
+    /// Frames whose tag did not verify.
+    pub refused_auth: u64,
+    /// Frames that do not parse (header, truncation).
+    pub refused_malformed: u64,
+    /// Group messages (rosters, keys, requests) refused.
+    pub refused_group: u64,
+    /// Blobs matching no class, and key service messages refused.
+    pub refused_other: u64,
+    /// Frames of a future epoch dropped because the wait queue was full or the epoch never came.
+    pub dropped_future: u64,
+    /// Media events dropped because the application did not read them fast enough.
+    pub dropped_events: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) media_sealed: AtomicU64,
+    pub(crate) media_opened: AtomicU64,
+    pub(crate) data_sealed: AtomicU64,
+    pub(crate) data_opened: AtomicU64,
+    refused_unknown_kid: AtomicU64,
+    refused_replay: AtomicU64,
+    refused_auth: AtomicU64,
+    refused_malformed: AtomicU64,
+    pub(crate) refused_group: AtomicU64,
+    pub(crate) refused_other: AtomicU64,
+    pub(crate) dropped_future: AtomicU64,
+    pub(crate) dropped_events: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn inc(c: &AtomicU64) {
+        c.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a frame the opener refused, by reason.
+    pub(crate) fn refused_frame(&self, e: &FrameError) {
+        let c = match e {
+            FrameError::UnknownKid(_) => &self.refused_unknown_kid,
+            FrameError::Replay { .. } | FrameError::TooOld { .. } => &self.refused_replay,
+            FrameError::Authentication => &self.refused_auth,
+            _ => &self.refused_malformed,
+        };
+        Self::inc(c);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        let g = |c: &AtomicU64| c.load(Relaxed);
+        Stats {
+            media_sealed: g(&self.media_sealed),
+            media_opened: g(&self.media_opened),
+            data_sealed: g(&self.data_sealed),
+            data_opened: g(&self.data_opened),
+            refused_unknown_kid: g(&self.refused_unknown_kid),
+            refused_replay: g(&self.refused_replay),
+            refused_auth: g(&self.refused_auth),
+            refused_malformed: g(&self.refused_malformed),
+            refused_group: g(&self.refused_group),
+            refused_other: g(&self.refused_other),
+            dropped_future: g(&self.dropped_future),
+            dropped_events: g(&self.dropped_events),
+        }
+    }
+}
