@@ -534,6 +534,15 @@ impl Host {
         self.new_epoch(rng, now_ms)
     }
 
+    /// The host reconnected (e.g. after a relay restart) under a new relay participant id: the
+    /// next roster lists it at index 0, so joiners address their requests to it. Takes effect
+    /// with the next epoch ([`Host::rekey`]).
+    pub fn set_own_relay_id(&mut self, relay_id: u64) {
+        if let Some(me) = self.members.first_mut() {
+            me.relay_id = relay_id;
+        }
+    }
+
     /// Starts a new epoch now (on demand, or before a key's frame limit).
     pub fn rekey<R: CryptoRng>(&mut self, rng: &mut R, now_ms: u64) -> Result<Step, GroupError> {
         self.new_epoch(rng, now_ms)
