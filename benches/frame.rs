@@ -1,0 +1,165 @@
+//! Frame layer throughput (BENCHMARKS.md, "Frame layer (criterion)"): hush-frame's seal and
+//! open side by side with the bare AEAD (ring) on the same buffers, and with the `sframe`
+//! crate (RustCrypto backend) on AES-128-GCM, at audio and video frame sizes.
+//!
+//! Every contender does the same per-frame work on a reused buffer: copy the input frame in,
+//! then seal (or open) in place. hush and `sframe` also write or parse the SFrame header and
+//! derive the nonce; the bare AEAD uses a fixed nonce and no header.
+//!
+//! `cargo bench --bench frame -- --warm-up-time 1 --measurement-time 2`
+#![allow(clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use hush_frame::{BaseKey, CipherSuite, Opener, Sealer};
+use ring::aead::{AES_128_GCM, Aad, Algorithm, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use sframe::frame::{EncryptedFrameView, MediaFrameView, MonotonicCounter};
+use sframe::key::{DecryptionKey, EncryptionKey};
+
+const SIZES: [usize; 5] = [64, 160, 1200, 6144, 65536];
+const KEY: &[u8; 16] = b"hush bench key!!";
+const KID: u64 = 42;
+/// Frames sealed ahead for the open benchmarks; the opener is rebuilt after each pass (the
+/// replay window refuses a second pass), which costs one key derivation per this many frames.
+const OPEN_RING: usize = 512;
+
+fn ring_key(alg: &'static Algorithm) -> LessSafeKey {
+    LessSafeKey::new(UnboundKey::new(alg, &[7u8; 32][..alg.key_len()]).unwrap())
+}
+
+fn hush_opener(suite: CipherSuite) -> Opener {
+    let mut o = Opener::new();
+    o.add_key(KID, suite, BaseKey::new(*KEY).unwrap()).unwrap();
+    o
+}
+
+fn bench_suite(c: &mut Criterion, suite: CipherSuite, alg: &'static Algorithm, label: &str) {
+    let with_sframe = suite == CipherSuite::Aes128GcmSha256;
+    let bare = ring_key(alg);
+
+    let mut seal = c.benchmark_group(format!("seal/{label}"));
+    for &n in &SIZES {
+        let pt = vec![0x5au8; n];
+        let mut buf: Vec<u8> = Vec::with_capacity(n + 64);
+        seal.throughput(Throughput::Bytes(n as u64));
+
+        let mut sealer = Sealer::new(suite, KID, BaseKey::new(*KEY).unwrap());
+        seal.bench_function(BenchmarkId::new("hush", n), |b| {
+            b.iter(|| {
+                buf.clear();
+                buf.extend_from_slice(&pt);
+                sealer.seal(b"", &mut buf).unwrap();
+                black_box(&buf);
+            })
+        });
+        seal.bench_function(BenchmarkId::new("bare-ring", n), |b| {
+            b.iter(|| {
+                buf.clear();
+                buf.extend_from_slice(&pt);
+                let nonce = Nonce::assume_unique_for_key([1u8; 12]);
+                bare.seal_in_place_append_tag(nonce, Aad::empty(), &mut buf)
+                    .unwrap();
+                black_box(&buf);
+            })
+        });
+        if with_sframe {
+            let key =
+                EncryptionKey::derive_from(sframe::CipherSuite::AesGcm128Sha256, KID, KEY).unwrap();
+            let mut counter = MonotonicCounter::default();
+            seal.bench_function(BenchmarkId::new("sframe-crate", n), |b| {
+                b.iter(|| {
+                    let frame = MediaFrameView::try_new(&mut counter, &pt).unwrap();
+                    black_box(frame.encrypt_into(&key, &mut buf).unwrap());
+                })
+            });
+        }
+    }
+    seal.finish();
+
+    let mut open = c.benchmark_group(format!("open/{label}"));
+    for &n in &SIZES {
+        let pt = vec![0x5au8; n];
+        let mut buf: Vec<u8> = Vec::with_capacity(n + 64);
+        open.throughput(Throughput::Bytes(n as u64));
+
+        let mut sealer = Sealer::new(suite, KID, BaseKey::new(*KEY).unwrap());
+        let frames: Vec<Vec<u8>> = (0..OPEN_RING)
+            .map(|_| {
+                let mut f = pt.clone();
+                sealer.seal(b"", &mut f).unwrap();
+                f
+            })
+            .collect();
+        open.bench_function(BenchmarkId::new("hush", n), |b| {
+            b.iter_custom(|iters| {
+                let mut opener = hush_opener(suite);
+                let start = Instant::now();
+                for i in 0..iters as usize {
+                    let j = i % OPEN_RING;
+                    if j == 0 && i > 0 {
+                        opener = hush_opener(suite);
+                    }
+                    buf.clear();
+                    buf.extend_from_slice(&frames[j]);
+                    opener.open(b"", &mut buf).unwrap();
+                    black_box(&buf);
+                }
+                start.elapsed()
+            })
+        });
+
+        let mut bare_ct = pt.clone();
+        bare.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key([1u8; 12]),
+            Aad::empty(),
+            &mut bare_ct,
+        )
+        .unwrap();
+        open.bench_function(BenchmarkId::new("bare-ring", n), |b| {
+            b.iter(|| {
+                buf.clear();
+                buf.extend_from_slice(&bare_ct);
+                let nonce = Nonce::assume_unique_for_key([1u8; 12]);
+                let p = bare
+                    .open_in_place(nonce, Aad::empty(), &mut buf)
+                    .unwrap()
+                    .len();
+                buf.truncate(p);
+                black_box(&buf);
+            })
+        });
+        if with_sframe {
+            let dec =
+                DecryptionKey::derive_from(sframe::CipherSuite::AesGcm128Sha256, KID, KEY).unwrap();
+            let frame = &frames[0];
+            open.bench_function(BenchmarkId::new("sframe-crate", n), |b| {
+                b.iter(|| {
+                    let f = EncryptedFrameView::try_new(frame).unwrap();
+                    black_box(f.decrypt_into(&dec, &mut buf).unwrap());
+                })
+            });
+        }
+    }
+    open.finish();
+}
+
+fn frame(c: &mut Criterion) {
+    bench_suite(c, CipherSuite::Aes128GcmSha256, &AES_128_GCM, "AES-128-GCM");
+    bench_suite(
+        c,
+        CipherSuite::ChaCha20Poly1305Sha256,
+        &CHACHA20_POLY1305,
+        "ChaCha20-Poly1305",
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2));
+    targets = frame
+}
+criterion_main!(benches);
