@@ -7,6 +7,7 @@ pub mod demo;
 pub mod features;
 pub mod frame;
 pub mod identity;
+pub mod join;
 pub mod relay;
 
 /// hush: end-to-end encrypted meetings over an untrusted relay.
@@ -29,6 +30,8 @@ enum Command {
     /// Create or show a long-term identity (Ed25519) file.
     #[command(subcommand)]
     Identity(identity::Args),
+    /// Join a meeting through a relay (end-to-end encrypted unless the relay issues the keys).
+    Join(join::Args),
     /// Run the untrusted relay: rooms and opaque frame forwarding over QUIC.
     Relay(relay::Args),
 }
@@ -41,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Features(args) => features::run(args),
         Command::Identity(args) => identity::run(args),
         Command::Relay(args) => relay::run(args),
+        Command::Join(args) => join::run(args),
     }
 }
 
