@@ -427,6 +427,9 @@ impl Driver {
 
     async fn apply_group(&mut self, events: Vec<hush_group::Event>) {
         use hush_group::Event as G;
+        // Readiness is published after the whole batch, so a waiter sees the epoch's roster,
+        // code and status together.
+        let mut ready = None;
         for ev in events {
             match ev {
                 G::ReadyToJoin { host_relay_id } => {
@@ -450,7 +453,7 @@ impl Driver {
                     let others = receivers.len();
                     match self.keys.install_epoch(epoch, &my_sender, &receivers) {
                         Ok(()) => {
-                            self.shared.set_ready(epoch, others);
+                            ready = Some((epoch, others));
                             for ev in self.keys.retry_future(&self.mode) {
                                 self.emit(ev).await;
                             }
@@ -471,12 +474,15 @@ impl Driver {
                 G::Removed => {
                     if !self.frozen {
                         self.keys.clear();
-                        self.shared.set_ready(0, 0);
+                        ready = Some((0, 0));
                     }
                     self.emit(MeetingEvent::Removed).await;
                 }
                 _ => {}
             }
+        }
+        if let Some((epoch, others)) = ready {
+            self.shared.set_ready(epoch, others);
         }
     }
 
