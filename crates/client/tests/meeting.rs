@@ -205,3 +205,33 @@ async fn a_departed_member_cannot_open_frames_sent_after_it_left() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_locked_meeting_gives_no_key_to_a_new_identity() {
+    let relay = TestRelay::start().await;
+    let (host, mut hev) = join(relay.config("r6", "H", host_role())).await;
+    let (g, mut gev) = join(relay.config("r6", "G", ClientRole::Guest)).await;
+    wait_members(&g, &mut gev, 2).await;
+    host.lock(true).await.unwrap();
+    let view = wait_for(&mut gev, |ev| match ev {
+        MeetingEvent::RosterChanged(v) if v.locked => Some(v.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(view.members.len(), 2);
+    let (late, _lev) = join(relay.config("r6", "Late", ClientRole::Guest)).await;
+    let refusal = wait_for(&mut hev, |ev| match ev {
+        MeetingEvent::Refused {
+            reason: hush_client::Refusal::Group(e),
+            ..
+        } => Some(e.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(refusal, hush_group::GroupError::Locked);
+    assert!(late.roster().is_none());
+    assert!(matches!(
+        late.send_chat("let me in").await.unwrap_err(),
+        MeetingError::NotReady
+    ));
+}
