@@ -7,12 +7,28 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
+use hush_keyservice::{KeyService, KeyServiceConfig};
 use hush_relay::{CertSource, FileConfig, Relay, RelayConfig};
+
+/// Who holds the meeting keys (SPEC §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Keys are made by clients and never reach the relay.
+    E2ee,
+    /// The 2020 model: a key service beside the relay issues the keys and opens every frame.
+    Transport,
+}
 
 /// `hush relay` flags. Flags override the `--config` file, which overrides the defaults.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// e2ee: the relay holds no key. transport: a key service beside the relay issues and holds
+    /// the keys and decrypts every frame (with --dump-dir, also writes `<id>.decrypted`).
+    #[arg(long, value_enum, default_value_t = Mode::E2ee)]
+    mode: Mode,
     /// UDP address to listen on (`127.0.0.1:0` picks a free port). Default 127.0.0.1:4433.
     #[arg(long)]
     listen: Option<SocketAddr>,
@@ -108,7 +124,17 @@ impl Args {
 
 /// Runs the relay until SIGINT or SIGTERM.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let cfg = args.config()?;
+    let mode = args.mode;
+    let mut cfg = args.config()?;
+    let keys = (mode == Mode::Transport).then(|| {
+        Arc::new(KeyService::new(KeyServiceConfig {
+            dump_dir: cfg.dump_dir.clone(),
+            ..KeyServiceConfig::default()
+        }))
+    });
+    if let Some(k) = &keys {
+        cfg.hook = Some(k.clone());
+    }
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async move {
         let relay = Relay::bind(cfg).await?;
@@ -124,7 +150,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         out.flush()?;
         drop(out);
+        match &keys {
+            Some(k) => eprintln!(
+                "hush relay mode: transport (keys issued and held by the relay's key service, \
+                 suite {}; the relay decrypts every frame)",
+                k.suite().name()
+            ),
+            None => eprintln!("hush relay mode: e2ee (keys stay on clients; the relay holds none)"),
+        }
+        tracing::info!(mode = ?mode, "relay mode");
         relay.run(shutdown_signal()).await?;
+        if let Some(k) = &keys {
+            k.flush();
+            let s = k.stats();
+            eprintln!(
+                "hush relay key service: issued {} keys, opened {} frames, refused {}",
+                s.issued, s.opened, s.failed
+            );
+        }
         Ok(())
     })
 }
