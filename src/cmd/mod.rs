@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod demo;
 pub mod features;
 pub mod frame;
@@ -27,6 +28,8 @@ enum Command {
     Demo(demo::Args),
     /// Which meeting features work under end-to-end encryption, and why (claim C5).
     Features(features::Args),
+    /// Throughput, latency, CPU and memory of frames through an embedded relay, per mode.
+    Bench(Box<bench::Args>),
     /// Create or show a long-term identity (Ed25519) file.
     #[command(subcommand)]
     Identity(identity::Args),
@@ -42,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Frame(args) => frame::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Features(args) => features::run(args),
+        Command::Bench(args) => bench::run(*args),
         Command::Identity(args) => identity::run(args),
         Command::Relay(args) => relay::run(args),
         Command::Join(args) => join::run(args),

@@ -1,0 +1,480 @@
+//! One benchmark run: a server on its own runtime, the participants on another, senders and
+//! receivers, and the measurement window (issue 6).
+//!
+//! Threads: the server (hush relay or `quinn-min`) runs on a one-worker tokio runtime whose
+//! thread is named [`sys::RELAY_THREAD`]; every participant (QUIC endpoint, sender and receiver
+//! tasks) runs on a second one-worker runtime named [`sys::CLIENT_THREAD`]. The calling thread
+//! only orchestrates (timers, progress) and is not counted. So on a 2-core machine the relay
+//! and the clients each get at most one core, as two separate processes would.
+//!
+//! Window: CPU is sampled right before the first frame is sent and after the drain (senders
+//! done, then until every expected frame arrived or nothing arrived for 300 ms, at most 3 s).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use hush_client::net::{self, ConnectOptions, Events, RelayConnection, TrustAnchor};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+
+use super::baseline::QuinnMin;
+use super::codec::{RecvCodec, STAMP_LEN, Sealing, SendCodec};
+use super::stats::{Histogram, now_ns};
+use super::sys::{self, CpuSnapshot};
+use super::{Mode, Rate, RunResult, Workload};
+
+/// Room every participant joins.
+const ROOM: &str = "bench";
+/// Capacity of each participant's inbound frame queue (the hush client's event channel too).
+const INBOX: usize = 8192;
+
+/// Counters shared by all tasks of a run.
+#[derive(Default)]
+struct Tally {
+    sent: AtomicU64,
+    delivered: AtomicU64,
+    bad: AtomicU64,
+}
+
+/// Runs `mode` on workload `w`; `progress` gets the fraction of the sending time elapsed.
+pub fn run(mode: Mode, w: &Workload, progress: &mut dyn FnMut(f64)) -> anyhow::Result<RunResult> {
+    w.validate()?;
+    anyhow::ensure!(
+        mode.available(),
+        "mode {mode} is not available in this build yet"
+    );
+    let rss_reset = sys::reset_peak_rss();
+    if !rss_reset {
+        tracing::warn!("cannot reset VmHWM: peak RSS is the process's peak so far");
+    }
+    let server_rt = runtime(sys::RELAY_THREAD)?;
+    let client_rt = runtime(sys::CLIENT_THREAD)?;
+    let server = server_rt.block_on(Server::start(mode))?;
+    let result = client_rt.block_on(drive(mode, w, &server, progress));
+    let drops = server.drops();
+    server_rt.block_on(server.stop());
+    client_rt.shutdown_timeout(Duration::from_secs(1));
+    server_rt.shutdown_timeout(Duration::from_secs(1));
+    let mut r = result?;
+    r.server_drops = drops;
+    Ok(r)
+}
+
+fn runtime(name: &str) -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .with_context(|| format!("runtime {name}"))
+}
+
+/// The server side of a run.
+enum Server {
+    None,
+    Hush(hush_relay::RunningRelay),
+    Quinn(QuinnMin),
+}
+
+impl Server {
+    async fn start(mode: Mode) -> anyhow::Result<Server> {
+        Ok(match mode {
+            Mode::UdpFloor => Server::None,
+            Mode::QuinnMin => Server::Quinn(QuinnMin::start()?),
+            _ => {
+                let mut cfg = hush_relay::RelayConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+                // The per-connection rate limits protect a public relay; a benchmark that
+                // measures the forwarding path must not trip them (their token-bucket charge
+                // is still paid on every frame).
+                cfg.limits.frames_per_second = 10_000_000;
+                cfg.limits.bytes_per_second = 100_000_000_000;
+                let relay = hush_relay::Relay::bind(cfg).await.context("relay bind")?;
+                Server::Hush(relay.spawn())
+            }
+        })
+    }
+
+    fn target(&self) -> Option<(SocketAddr, [u8; 32])> {
+        match self {
+            Server::None => None,
+            Server::Hush(r) => Some((r.addr, r.cert_sha256)),
+            Server::Quinn(q) => Some((q.addr, q.cert_sha256)),
+        }
+    }
+
+    fn drops(&self) -> u64 {
+        match self {
+            Server::Hush(r) => r.handle.stats().drops,
+            _ => 0,
+        }
+    }
+
+    async fn stop(self) {
+        match self {
+            Server::None => {}
+            Server::Hush(r) => {
+                let _ = r.shutdown().await;
+            }
+            Server::Quinn(q) => q.stop().await,
+        }
+    }
+}
+
+/// How a participant sends.
+#[derive(Clone)]
+enum Link {
+    Hush(Arc<RelayConnection>),
+    Raw(quinn::Connection),
+    Udp(Arc<UdpSocket>, Arc<[SocketAddr]>),
+}
+
+impl Link {
+    async fn send(&self, frame: Bytes) -> anyhow::Result<()> {
+        match self {
+            Link::Hush(c) => {
+                c.send_media(frame).await?;
+            }
+            Link::Raw(c) => {
+                if c.max_datagram_size().is_some_and(|m| frame.len() <= m) {
+                    c.send_datagram_wait(frame).await?;
+                } else {
+                    let mut s = c.open_uni().await?;
+                    s.write_chunk(frame).await?;
+                    s.finish()?;
+                }
+            }
+            Link::Udp(sock, dests) => {
+                for d in dests.iter() {
+                    sock.send_to(&frame, d).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a participant's frames arrive.
+enum Inbox {
+    Hush(Events),
+    Raw(mpsc::Receiver<Bytes>),
+    Udp(Arc<UdpSocket>, Vec<u8>),
+}
+
+impl Inbox {
+    /// The next frame's bytes, written into `out`; false when the source ended.
+    async fn next(&mut self) -> Option<Bytes> {
+        match self {
+            Inbox::Hush(ev) => loop {
+                match ev.recv().await? {
+                    net::Event::Media(b) => return Some(b),
+                    net::Event::Closed { .. } => return None,
+                    _ => {}
+                }
+            },
+            Inbox::Raw(rx) => rx.recv().await,
+            Inbox::Udp(sock, buf) => {
+                let n = sock.recv(buf).await.ok()?;
+                Some(Bytes::copy_from_slice(&buf[..n]))
+            }
+        }
+    }
+}
+
+struct Participant {
+    link: Link,
+    inbox: Option<Inbox>,
+}
+
+/// Connects every participant (on the client runtime) and returns them in index order.
+async fn connect_all(
+    mode: Mode,
+    w: &Workload,
+    target: Option<(SocketAddr, [u8; 32])>,
+) -> anyhow::Result<Vec<Participant>> {
+    let n = w.participants();
+    let mut out = Vec::with_capacity(n);
+    match (mode, target) {
+        (Mode::UdpFloor, _) => {
+            let mut socks = Vec::with_capacity(n);
+            for _ in 0..n {
+                let s = UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+                socks.push(Arc::new(s));
+            }
+            let addrs: Vec<SocketAddr> = socks
+                .iter()
+                .map(|s| s.local_addr())
+                .collect::<Result<_, _>>()?;
+            for (i, s) in socks.iter().enumerate() {
+                let dests: Vec<SocketAddr> = (0..n)
+                    .filter(|&j| j != i && w.receives(j))
+                    .map(|j| addrs[j])
+                    .collect();
+                out.push(Participant {
+                    link: Link::Udp(s.clone(), Arc::from(dests)),
+                    inbox: w
+                        .receives(i)
+                        .then(|| Inbox::Udp(s.clone(), vec![0u8; 65536])),
+                });
+            }
+        }
+        (Mode::QuinnMin, Some((addr, pin))) => {
+            let cfg = net::client_config(&TrustAnchor::Sha256(pin))?;
+            for i in 0..n {
+                let mut ep = quinn::Endpoint::client(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+                ep.set_default_client_config(cfg.clone());
+                let conn = ep.connect(addr, "hush-relay")?.await?;
+                let inbox = w.receives(i).then(|| Inbox::Raw(raw_reader(conn.clone())));
+                out.push(Participant {
+                    link: Link::Raw(conn),
+                    inbox,
+                });
+            }
+            // Let the forwarder register every connection before the first frame.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        (_, Some((addr, pin))) => {
+            for i in 0..n {
+                let opts = ConnectOptions {
+                    event_capacity: INBOX,
+                    ..ConnectOptions::default()
+                };
+                let (conn, events) = net::connect(addr, TrustAnchor::Sha256(pin), opts).await?;
+                conn.join(ROOM).await?;
+                out.push(Participant {
+                    link: Link::Hush(Arc::new(conn)),
+                    inbox: w.receives(i).then_some(Inbox::Hush(events)),
+                });
+            }
+        }
+        (m, None) => anyhow::bail!("mode {m} needs a server"),
+    }
+    Ok(out)
+}
+
+/// Reads a raw quinn connection's datagrams and streams into one queue, as the hush client's
+/// network layer does with its event channel (a full queue drops the frame).
+fn raw_reader(conn: quinn::Connection) -> mpsc::Receiver<Bytes> {
+    let (tx, rx) = mpsc::channel(INBOX);
+    let dtx = tx.clone();
+    let dconn = conn.clone();
+    tokio::spawn(async move {
+        while let Ok(d) = dconn.read_datagram().await {
+            let _ = dtx.try_send(d);
+        }
+    });
+    tokio::spawn(async move {
+        while let Ok(mut s) = conn.accept_uni().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if let Ok(d) = s.read_to_end(hush_wire::MAX_FRAME_SIZE).await {
+                    let _ = tx.try_send(Bytes::from(d));
+                }
+            });
+        }
+    });
+    rx
+}
+
+fn sealing(mode: Mode, w: &Workload) -> Sealing {
+    match mode {
+        Mode::E2ee | Mode::Transport | Mode::Connector => Sealing::Sealed(w.suite),
+        _ => Sealing::Plain,
+    }
+}
+
+async fn drive(
+    mode: Mode,
+    w: &Workload,
+    server: &Server,
+    progress: &mut dyn FnMut(f64),
+) -> anyhow::Result<RunResult> {
+    let target = server.target();
+    let w2 = w.clone();
+    let participants = tokio::spawn(async move { connect_all(mode, &w2, target).await })
+        .await
+        .context("connect task")??;
+    let sealing = sealing(mode, w);
+    let tally = Arc::new(Tally::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let mut receivers = Vec::new();
+    let mut links = Vec::new();
+    for (i, p) in participants.into_iter().enumerate() {
+        if let Some(inbox) = p.inbox {
+            let codec = RecvCodec::new(sealing, w.senders, w.frame_size)?;
+            receivers.push(tokio::spawn(receive(
+                inbox,
+                codec,
+                tally.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        if w.sends(i) {
+            links.push((i, p.link.clone()));
+        }
+        if !w.sends(i) {
+            // Keep the connection of a receive-only participant open until the end.
+            links.push((usize::MAX, p.link));
+        }
+    }
+
+    let cpu0 = CpuSnapshot::take();
+    let t0 = Instant::now();
+    let start = tokio::time::Instant::now();
+    let deadline = start + w.duration;
+    let mut senders = Vec::new();
+    for (i, link) in links.iter().filter(|(i, _)| *i != usize::MAX).cloned() {
+        let codec = SendCodec::new(sealing, i as u64, w.frame_size)?;
+        let offset = match w.rate {
+            Rate::Fps(f) => Duration::from_secs_f64(i as f64 / (f * w.senders as f64)),
+            Rate::Max => Duration::ZERO,
+        };
+        senders.push(tokio::spawn(send(
+            link,
+            codec,
+            w.rate,
+            start + offset,
+            deadline,
+            tally.clone(),
+        )));
+    }
+    while tokio::time::Instant::now() < deadline {
+        progress(t0.elapsed().as_secs_f64() / w.duration.as_secs_f64());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut send_error = None;
+    for s in senders {
+        if let Ok(Err(e)) = s.await {
+            send_error.get_or_insert(e);
+        }
+    }
+    progress(1.0);
+    // Drain.
+    let expected = tally.sent.load(Relaxed) * w.fanout() as u64;
+    let drain_start = Instant::now();
+    let mut last = tally.delivered.load(Relaxed);
+    let mut still = Instant::now();
+    while drain_start.elapsed() < Duration::from_secs(3) {
+        let d = tally.delivered.load(Relaxed) + tally.bad.load(Relaxed);
+        if d >= expected {
+            break;
+        }
+        if d != last {
+            last = d;
+            still = Instant::now();
+        } else if still.elapsed() >= Duration::from_millis(300) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cpu = CpuSnapshot::take().since(&cpu0);
+    let elapsed_s = t0.elapsed().as_secs_f64();
+    let peak_rss_mb = sys::peak_rss_mb();
+    let _ = stop_tx.send(true);
+    let mut hist = Histogram::new();
+    for r in receivers {
+        if let Ok(h) = r.await {
+            hist.merge(&h);
+        }
+    }
+    // Close every connection from the client runtime.
+    let closing: Vec<Link> = links.into_iter().map(|(_, l)| l).collect();
+    let _ = tokio::spawn(async move {
+        for l in closing {
+            match l {
+                Link::Hush(c) => c.close().await,
+                Link::Raw(c) => c.close(quinn::VarInt::from_u32(0), b"done"),
+                Link::Udp(..) => {}
+            }
+        }
+    })
+    .await;
+    if let Some(e) = send_error
+        && tally.sent.load(Relaxed) == 0
+    {
+        return Err(e.context("sending"));
+    }
+    let q = |p: f64| hist.quantile(p) as f64 / 1000.0;
+    Ok(RunResult {
+        mode,
+        workload: w.clone(),
+        frames_sent: tally.sent.load(Relaxed),
+        frames_delivered: tally.delivered.load(Relaxed),
+        frames_bad: tally.bad.load(Relaxed),
+        elapsed_s,
+        latency_samples: hist.len(),
+        latency_us: [q(0.50), q(0.99), q(0.999)],
+        relay_cpu_s: cpu.relay_s,
+        clients_cpu_s: cpu.clients_s,
+        peak_rss_mb,
+        server_drops: 0,
+    })
+}
+
+async fn send(
+    link: Link,
+    mut codec: SendCodec,
+    rate: Rate,
+    first: tokio::time::Instant,
+    deadline: tokio::time::Instant,
+    tally: Arc<Tally>,
+) -> anyhow::Result<()> {
+    match rate {
+        Rate::Fps(f) => {
+            let mut tick = tokio::time::interval_at(first, Duration::from_secs_f64(1.0 / f));
+            loop {
+                let at = tick.tick().await;
+                if at >= deadline {
+                    return Ok(());
+                }
+                link.send(codec.next_frame()?).await?;
+                tally.sent.fetch_add(1, Relaxed);
+            }
+        }
+        Rate::Max => loop {
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            link.send(codec.next_frame()?).await?;
+            tally.sent.fetch_add(1, Relaxed);
+            // One runtime thread carries every participant: let the receivers run.
+            tokio::task::yield_now().await;
+        },
+    }
+}
+
+async fn receive(
+    mut inbox: Inbox,
+    mut codec: RecvCodec,
+    tally: Arc<Tally>,
+    mut stop: watch::Receiver<bool>,
+) -> Histogram {
+    let mut hist = Histogram::new();
+    loop {
+        let frame = tokio::select! {
+            biased;
+            f = inbox.next() => f,
+            _ = stop.changed() => None,
+        };
+        let Some(frame) = frame else { break };
+        if frame.len() < STAMP_LEN {
+            tally.bad.fetch_add(1, Relaxed);
+            continue;
+        }
+        match codec.open(&frame) {
+            Ok(stamp) => {
+                hist.record(now_ns().saturating_sub(stamp));
+                tally.delivered.fetch_add(1, Relaxed);
+            }
+            Err(_) => {
+                tally.bad.fetch_add(1, Relaxed);
+            }
+        }
+    }
+    hist
+}

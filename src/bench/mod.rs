@@ -1,0 +1,251 @@
+//! `hush bench`: frame throughput, latency, CPU and memory through an embedded relay on
+//! loopback, mode after mode in one process (issue 6; BENCHMARKS.md explains every number).
+//!
+//! - [`harness`]: one run: runtimes, server, participants, senders, receivers, measurement.
+//! - [`baseline`]: the servers the hush relay is compared with (`quinn-min`; `udp-floor` has
+//!   no server at all).
+//! - [`codec`]: what a frame carries and how it is sealed/opened.
+//! - [`stats`], [`sys`]: latency histogram and clock; per-thread CPU and peak RSS.
+//! - [`report`]: the `--json` object, the table and the ratios.
+
+pub mod baseline;
+pub mod codec;
+pub mod harness;
+pub mod report;
+pub mod stats;
+pub mod sys;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use hush_frame::CipherSuite;
+
+/// What a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Loopback UDP, sender straight to each receiver socket: this machine's packet floor.
+    UdpFloor,
+    /// A minimal quinn forwarder (no hush-wire, no rooms), plain frames.
+    QuinnMin,
+    /// The hush relay, frames not sealed.
+    Plain,
+    /// The hush relay in transport mode: keys issued by the relay's key service (2020 model).
+    Transport,
+    /// The hush relay, frames sealed end to end by the clients.
+    E2ee,
+    /// e2ee plus a connector that decrypts and re-emits to a UDP sink.
+    Connector,
+}
+
+impl Mode {
+    /// Every mode, in the order `all` runs them.
+    pub const ALL: [Mode; 6] = [
+        Mode::UdpFloor,
+        Mode::QuinnMin,
+        Mode::Plain,
+        Mode::Transport,
+        Mode::E2ee,
+        Mode::Connector,
+    ];
+
+    /// The name used on the command line and in the JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::UdpFloor => "udp-floor",
+            Mode::QuinnMin => "quinn-min",
+            Mode::Plain => "plain",
+            Mode::Transport => "transport",
+            Mode::E2ee => "e2ee",
+            Mode::Connector => "connector",
+        }
+    }
+
+    /// Whether this build can run the mode (the others wait for crates being built).
+    pub const fn available(self) -> bool {
+        matches!(
+            self,
+            Mode::UdpFloor | Mode::QuinnMin | Mode::Plain | Mode::E2ee
+        )
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Mode {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Mode::ALL.iter().map(|m| m.name()).collect();
+                anyhow::anyhow!("unknown mode {s:?} (expected {} or all)", names.join(", "))
+            })
+    }
+}
+
+/// How fast each sender sends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rate {
+    /// This many frames per second per sender, paced by a timer.
+    Fps(f64),
+    /// As fast as the transport accepts (QUIC flow/congestion control is the pacer).
+    Max,
+}
+
+/// The shape of one run.
+///
+/// Participants: a participant is one QUIC connection. With `senders == receivers == P` the
+/// room is a meeting of P participants who all send and all receive, and each frame reaches the
+/// P−1 others (the audio/video workloads). Otherwise senders and receivers are distinct
+/// participants (M send-only, N receive-only) and each frame reaches all N receivers (the
+/// 1→4 fan-out).
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// Sending participants (M).
+    pub senders: usize,
+    /// Receiving participants (N).
+    pub receivers: usize,
+    /// Payload bytes per frame (before any SFrame header or tag).
+    pub frame_size: usize,
+    /// Pacing.
+    pub rate: Rate,
+    /// How long senders send.
+    pub duration: Duration,
+    /// Cipher suite of the sealed modes.
+    pub suite: CipherSuite,
+}
+
+impl Workload {
+    /// Whether every participant both sends and receives.
+    pub fn meeting(&self) -> bool {
+        self.senders == self.receivers
+    }
+
+    /// Number of connections.
+    pub fn participants(&self) -> usize {
+        if self.meeting() {
+            self.senders
+        } else {
+            self.senders + self.receivers
+        }
+    }
+
+    /// How many receivers each frame reaches.
+    pub fn fanout(&self) -> usize {
+        if self.meeting() {
+            self.senders.saturating_sub(1)
+        } else {
+            self.receivers
+        }
+    }
+
+    /// Whether participant `i` sends.
+    pub fn sends(&self, i: usize) -> bool {
+        i < self.senders
+    }
+
+    /// Whether participant `i` receives.
+    pub fn receives(&self, i: usize) -> bool {
+        self.meeting() || i >= self.senders
+    }
+
+    /// Checks the shape makes sense.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.senders >= 1, "--senders must be at least 1");
+        anyhow::ensure!(
+            self.fanout() >= 1,
+            "nobody would receive: use --receivers >= 1 (or equal to --senders >= 2 for a meeting)"
+        );
+        anyhow::ensure!(
+            self.participants() <= 200,
+            "at most 200 participants per run"
+        );
+        anyhow::ensure!(
+            (codec::STAMP_LEN..=hush_wire::MAX_FRAME_SIZE - 64).contains(&self.frame_size),
+            "--frame-size must be {}..={} bytes",
+            codec::STAMP_LEN,
+            hush_wire::MAX_FRAME_SIZE - 64
+        );
+        if let Rate::Fps(f) = self.rate {
+            anyhow::ensure!(f > 0.0 && f <= 100_000.0, "--fps must be in (0, 100000]");
+        }
+        anyhow::ensure!(
+            self.duration >= Duration::from_millis(100)
+                && self.duration <= Duration::from_secs(600),
+            "--duration must be 0.1..=600 seconds"
+        );
+        Ok(())
+    }
+}
+
+/// Everything one run measured.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Mode.
+    pub mode: Mode,
+    /// The workload.
+    pub workload: Workload,
+    /// Frames the senders handed to the transport.
+    pub frames_sent: u64,
+    /// Frames opened successfully, summed over receivers.
+    pub frames_delivered: u64,
+    /// Frames that arrived but failed to open (must be 0).
+    pub frames_bad: u64,
+    /// Seconds from the first send to the end of the drain.
+    pub elapsed_s: f64,
+    /// Latency samples recorded (= frames delivered).
+    pub latency_samples: u64,
+    /// Latency quantiles in µs: p50, p99, p999.
+    pub latency_us: [f64; 3],
+    /// CPU seconds of the server (relay / forwarder) threads over the run.
+    pub relay_cpu_s: f64,
+    /// CPU seconds of the client threads over the run.
+    pub clients_cpu_s: f64,
+    /// Peak RSS of the process during the run, MiB.
+    pub peak_rss_mb: f64,
+    /// Frames the server counted as dropped (slow receiver), if it counts.
+    pub server_drops: u64,
+}
+
+impl RunResult {
+    /// Deliveries expected if nothing were lost.
+    pub fn expected(&self) -> u64 {
+        self.frames_sent * self.workload.fanout() as u64
+    }
+
+    /// Fraction of expected deliveries that did not happen.
+    pub fn loss(&self) -> f64 {
+        let e = self.expected();
+        if e == 0 {
+            return 0.0;
+        }
+        (1.0 - self.frames_delivered as f64 / e as f64).max(0.0)
+    }
+
+    /// Delivered frames per second of sending time.
+    pub fn frames_per_s(&self) -> f64 {
+        self.frames_delivered as f64 / self.workload.duration.as_secs_f64()
+    }
+
+    /// Payload bytes delivered per second of sending time, in MB (10^6 bytes).
+    pub fn goodput_mb_s(&self) -> f64 {
+        self.frames_per_s() * self.workload.frame_size as f64 / 1e6
+    }
+
+    /// CPU seconds per 1000 delivered frames: (relay, clients).
+    pub fn cpu_per_1000(&self) -> (f64, f64) {
+        if self.frames_delivered == 0 {
+            return (0.0, 0.0);
+        }
+        let k = self.frames_delivered as f64 / 1000.0;
+        (self.relay_cpu_s / k, self.clients_cpu_s / k)
+    }
+}

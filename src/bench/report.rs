@@ -1,0 +1,165 @@
+//! Output of `hush bench`: the `--json` object (the contract of issue 6), the table, and the
+//! ratios between modes measured in the same run.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use super::{Mode, RunResult};
+
+fn round(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+/// One run as a JSON object: the issue's keys, then `loss`, `fanout`, `suite`, `frames_bad`,
+/// `latency_samples`, `elapsed_s` (sending plus drain) and `server_drops` (extra keys; the contract's keys are always present).
+pub fn run_json(r: &RunResult) -> Value {
+    let w = &r.workload;
+    let (relay, clients) = r.cpu_per_1000();
+    json!({
+        "mode": r.mode.name(),
+        "senders": w.senders,
+        "receivers": w.receivers,
+        "frame_size": w.frame_size,
+        "duration_s": w.duration.as_secs_f64(),
+        "frames_sent": r.frames_sent,
+        "frames_delivered": r.frames_delivered,
+        "frames_per_s": round(r.frames_per_s(), 1),
+        "goodput_mb_s": round(r.goodput_mb_s(), 3),
+        "latency_us": {
+            "p50": round(r.latency_us[0], 1),
+            "p99": round(r.latency_us[1], 1),
+            "p999": round(r.latency_us[2], 1),
+        },
+        "cpu_s_per_1000": {
+            "relay": round(relay, 6),
+            "clients": round(clients, 6),
+        },
+        "peak_rss_mb": round(r.peak_rss_mb, 1),
+        "loss": round(r.loss(), 6),
+        "fanout": w.fanout(),
+        "suite": match r.mode {
+            Mode::E2ee | Mode::Transport | Mode::Connector => Value::from(w.suite.name()),
+            _ => Value::Null,
+        },
+        "frames_bad": r.frames_bad,
+        "latency_samples": r.latency_samples,
+        "elapsed_s": round(r.elapsed_s, 3),
+        "server_drops": r.server_drops,
+    })
+}
+
+/// The whole `--json` output: `{"runs":[...]}`.
+pub fn json(runs: &[RunResult]) -> Value {
+    json!({ "runs": runs.iter().map(run_json).collect::<Vec<_>>() })
+}
+
+/// The human table.
+pub fn table(runs: &[RunResult]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<10} {:>9} {:>10} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7}",
+        "mode",
+        "sent",
+        "delivered",
+        "loss%",
+        "frames/s",
+        "MB/s",
+        "p50µs",
+        "p99µs",
+        "p999µs",
+        "relay µs",
+        "client µs",
+        "RSS MB"
+    );
+    for r in runs {
+        let (relay, clients) = r.cpu_per_1000();
+        let _ = writeln!(
+            s,
+            "{:<10} {:>9} {:>10} {:>7.3} {:>10.0} {:>8.2} {:>8.1} {:>8.1} {:>8.1} {:>9.2} {:>9.2} {:>7.1}",
+            r.mode.name(),
+            r.frames_sent,
+            r.frames_delivered,
+            r.loss() * 100.0,
+            r.frames_per_s(),
+            r.goodput_mb_s(),
+            r.latency_us[0],
+            r.latency_us[1],
+            r.latency_us[2],
+            relay * 1000.0,
+            clients * 1000.0,
+            r.peak_rss_mb
+        );
+    }
+    let _ = writeln!(
+        s,
+        "(relay µs / client µs: CPU per delivered frame; RSS: process-wide peak during the run)"
+    );
+    for line in ratios(runs) {
+        let _ = writeln!(s, "{line}");
+    }
+    s
+}
+
+/// Ratios between the modes present, one line each.
+pub fn ratios(runs: &[RunResult]) -> Vec<String> {
+    let get = |m: Mode| runs.iter().find(|r| r.mode == m);
+    let per_frame = |r: &RunResult| r.cpu_per_1000().0;
+    let mut out = Vec::new();
+    let mut ratio = |label: &str, a: Option<f64>, b: Option<f64>| {
+        if let (Some(a), Some(b)) = (a, b)
+            && b > 0.0
+        {
+            out.push(format!("{label}: {:.3}", a / b));
+        }
+    };
+    let plain = get(Mode::Plain);
+    let e2ee = get(Mode::E2ee);
+    let quinn = get(Mode::QuinnMin);
+    let udp = get(Mode::UdpFloor);
+    let transport = get(Mode::Transport);
+    ratio(
+        "goodput e2ee/plain",
+        e2ee.map(RunResult::goodput_mb_s),
+        plain.map(RunResult::goodput_mb_s),
+    );
+    ratio(
+        "goodput transport/plain",
+        transport.map(RunResult::goodput_mb_s),
+        plain.map(RunResult::goodput_mb_s),
+    );
+    ratio(
+        "goodput plain/quinn-min",
+        plain.map(RunResult::goodput_mb_s),
+        quinn.map(RunResult::goodput_mb_s),
+    );
+    ratio(
+        "goodput quinn-min/udp-floor",
+        quinn.map(RunResult::goodput_mb_s),
+        udp.map(RunResult::goodput_mb_s),
+    );
+    ratio(
+        "relay CPU per frame e2ee/plain",
+        e2ee.map(per_frame),
+        plain.map(per_frame),
+    );
+    ratio(
+        "relay CPU per frame plain/quinn-min",
+        plain.map(per_frame),
+        quinn.map(per_frame),
+    );
+    ratio(
+        "relay CPU per frame e2ee/quinn-min",
+        e2ee.map(per_frame),
+        quinn.map(per_frame),
+    );
+    if let (Some(e), Some(p)) = (e2ee, plain) {
+        out.push(format!(
+            "p50 latency e2ee - plain: {:+.1} µs",
+            e.latency_us[0] - p.latency_us[0]
+        ));
+    }
+    out
+}
