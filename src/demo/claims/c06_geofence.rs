@@ -1,0 +1,116 @@
+//! C6: relays carry a region; a client refuses a relay outside its policy before sending
+//! anything, and says which relay carried its meeting.
+
+use serde::Serialize;
+
+use crate::demo::verdict::{Claim, Saw, Verdict};
+
+/// What C6 observed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Obs {
+    /// The relay's region.
+    pub relay_region: String,
+    /// The refusing client's allowed regions.
+    pub refusing_policy: Vec<String>,
+    /// The error it gave.
+    pub refusing_error: String,
+    /// The error is the region policy refusal.
+    pub refused_by_region_policy: bool,
+    /// Joins the relay recorded from it (its room in the relay's report).
+    pub joins_from_refusing_client: usize,
+    /// The allowed client's regions.
+    pub allowed_policy: Vec<String>,
+    /// It joined.
+    pub allowed_joined: bool,
+    /// The region it reports for its meeting.
+    pub reported_region: String,
+    /// The relay address it reports.
+    pub reported_relay: String,
+}
+
+impl Claim for Obs {
+    const ID: &'static str = "C6";
+    const TITLE: &'static str =
+        "Meeting content is routed only through regions a participant allows";
+    const SHOWN: &'static str = "the relay is in region eu-west; one client allows only us-east, \
+        another allows eu-west";
+
+    fn judge(&self) -> Verdict {
+        Verdict::default()
+            .check(
+                "the us-east-only client refused the relay by its region policy",
+                self.refused_by_region_policy,
+            )
+            .check(
+                "it sent nothing: the relay recorded no join from it",
+                self.refused_by_region_policy && self.joins_from_refusing_client == 0,
+            )
+            .check(
+                "the eu-west client joined and reports the relay and region that carry its meeting",
+                self.allowed_joined
+                    && !self.relay_region.is_empty()
+                    && self.reported_region == self.relay_region
+                    && !self.reported_relay.is_empty(),
+            )
+    }
+
+    fn sabotage(&mut self) {
+        self.joins_from_refusing_client += 1;
+    }
+
+    fn saw(&self) -> Vec<Saw> {
+        vec![
+            Saw::new("relay", format!("region {:?}", self.relay_region)),
+            Saw::new(
+                format!("client allowing {:?}", self.refusing_policy),
+                format!(
+                    "{}; joins the relay saw from it: {}",
+                    self.refusing_error, self.joins_from_refusing_client
+                ),
+            ),
+            Saw::new(
+                format!("client allowing {:?}", self.allowed_policy),
+                format!(
+                    "joined: {}; meeting carried by relay {} in region {:?}",
+                    self.allowed_joined, self.reported_relay, self.reported_region
+                ),
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::verdict::Outcome;
+
+    fn good() -> Obs {
+        Obs {
+            relay_region: "eu-west".into(),
+            refused_by_region_policy: true,
+            allowed_joined: true,
+            reported_region: "eu-west".into(),
+            reported_relay: "127.0.0.1:1".into(),
+            ..Obs::default()
+        }
+    }
+
+    #[test]
+    fn passes_on_good_observations() {
+        assert_eq!(good().judge().outcome(), Outcome::Pass);
+    }
+
+    #[test]
+    fn a_join_from_the_refusing_client_fails() {
+        let mut o = good();
+        o.sabotage();
+        assert_eq!(o.judge().outcome(), Outcome::Fail);
+    }
+
+    #[test]
+    fn a_wrong_reported_region_fails() {
+        let mut o = good();
+        o.reported_region = "us-east".into();
+        assert_eq!(o.judge().outcome(), Outcome::Fail);
+    }
+}

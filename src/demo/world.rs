@@ -1,0 +1,294 @@
+//! The demo's world: a temporary directory, the two embedded relays (e2ee and transport mode),
+//! and the parties, each with an event log the scenario awaits (no sleeping: every wait ends
+//! on the event it needs, bounded by a short guard).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use hush_client::{ClientRole, Meeting, MeetingConfig, MeetingEvent, MeetingEvents, TrustAnchor};
+use hush_keyservice::{KeyService, KeyServiceConfig};
+use hush_relay::{Relay, RelayConfig, RelayHandle, RunningRelay};
+use tokio::sync::{Notify, mpsc};
+
+/// The longest any single wait may take before its observation counts as missing.
+pub const GUARD: Duration = Duration::from_secs(5);
+
+/// The e2ee relay's region (claim C6).
+pub const REGION: &str = "eu-west";
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A fresh directory under the system's temp dir.
+    pub fn new() -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let p = std::env::temp_dir().join(format!("hush-demo-{}-{nanos:08x}", std::process::id()));
+        std::fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
+        Ok(TempDir(p))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An embedded relay and where it writes.
+pub struct RelayUnderTest {
+    running: Option<RunningRelay>,
+    /// Its UDP address.
+    pub addr: SocketAddr,
+    /// Its certificate's SHA-256 (what clients pin).
+    pub pin: [u8; 32],
+    /// Its payload dump directory.
+    pub dump_dir: PathBuf,
+    /// Its knowledge report file.
+    pub report_file: PathBuf,
+    /// Counters and the live report.
+    pub handle: RelayHandle,
+}
+
+impl RelayUnderTest {
+    async fn start(
+        dir: &Path,
+        tag: &str,
+        region: &str,
+        hook: Option<Arc<KeyService>>,
+    ) -> anyhow::Result<Self> {
+        let dump_dir = dir.join(format!("{tag}-dump"));
+        let report_file = dir.join(format!("{tag}-report.txt"));
+        let mut cfg = RelayConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+        cfg.region = region.to_owned();
+        cfg.dump_dir = Some(dump_dir.clone());
+        cfg.report_file = Some(report_file.clone());
+        cfg.hook = hook.map(|h| h as Arc<dyn hush_relay::RelayHook>);
+        let relay = Relay::bind(cfg)
+            .await
+            .with_context(|| format!("cannot start the {tag} relay"))?;
+        let addr = relay.local_addr();
+        let pin = relay.cert_sha256();
+        let running = relay.spawn();
+        let handle = running.handle.clone();
+        Ok(RelayUnderTest {
+            running: Some(running),
+            addr,
+            pin,
+            dump_dir,
+            report_file,
+            handle,
+        })
+    }
+
+    /// A meeting configuration for this relay.
+    pub fn config(
+        &self,
+        room: &str,
+        name: &str,
+        role: ClientRole,
+    ) -> anyhow::Result<MeetingConfig> {
+        Ok(
+            MeetingConfig::new(self.addr, TrustAnchor::Sha256(self.pin), room, name)?
+                .with_role(role),
+        )
+    }
+
+    /// Stops the relay: connections closed, dump flushed, final report written.
+    pub async fn stop(&mut self) {
+        if let Some(r) = self.running.take()
+            && let Err(e) = r.shutdown().await
+        {
+            tracing::warn!(error = %e, "relay shutdown");
+        }
+    }
+}
+
+/// The temp dir and both relays.
+pub struct World {
+    /// Everything the demo writes lives here; removed at the end.
+    pub dir: TempDir,
+    /// The e2ee relay (no key service; region [`REGION`]).
+    pub e2ee: RelayUnderTest,
+    /// The transport-mode relay with the key service hook.
+    pub transport: RelayUnderTest,
+    /// The transport relay's key service.
+    pub key_service: Arc<KeyService>,
+}
+
+impl World {
+    /// Creates the temp dir and starts both relays on loopback.
+    pub async fn start() -> anyhow::Result<Self> {
+        let dir = TempDir::new()?;
+        let e2ee = RelayUnderTest::start(dir.path(), "e2ee", REGION, None).await?;
+        let key_service = Arc::new(KeyService::new(KeyServiceConfig {
+            dump_dir: Some(dir.path().join("transport-dump")),
+            ..KeyServiceConfig::default()
+        }));
+        let transport =
+            RelayUnderTest::start(dir.path(), "transport", REGION, Some(key_service.clone()))
+                .await?;
+        Ok(World {
+            dir,
+            e2ee,
+            transport,
+            key_service,
+        })
+    }
+}
+
+/// Events collected from an async source, awaitable by predicate.
+pub struct Log<T> {
+    items: Mutex<Vec<T>>,
+    notify: Notify,
+}
+
+impl<T: Send + 'static> Log<T> {
+    /// Drains `rx` into a new log on a background task.
+    pub fn spawn(mut rx: mpsc::Receiver<T>) -> Arc<Self> {
+        let log = Arc::new(Log {
+            items: Mutex::new(Vec::new()),
+            notify: Notify::new(),
+        });
+        let l = log.clone();
+        tokio::spawn(async move {
+            while let Some(item) = rx.recv().await {
+                lock(&l.items).push(item);
+                l.notify.notify_waiters();
+            }
+        });
+        log
+    }
+
+    /// Runs `f` over everything logged so far.
+    pub fn with<R>(&self, f: impl FnOnce(&[T]) -> R) -> R {
+        f(&lock(&self.items))
+    }
+
+    /// Waits until `f` returns `Some` (checked now and after every new item), at most `guard`.
+    pub async fn wait<R>(
+        &self,
+        guard: Duration,
+        mut f: impl FnMut(&[T]) -> Option<R>,
+    ) -> Option<R> {
+        let deadline = tokio::time::Instant::now() + guard;
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(r) = f(&lock(&self.items)) {
+                return Some(r);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return f(&lock(&self.items));
+            }
+        }
+    }
+}
+
+/// A meeting participant and its event log.
+pub struct Party {
+    /// Display name.
+    pub name: String,
+    /// The meeting handle.
+    pub meeting: Meeting,
+    /// Every event it reported.
+    pub log: Arc<Log<MeetingEvent>>,
+}
+
+impl Party {
+    /// Joins with `config` (display name taken from it).
+    pub async fn join(config: MeetingConfig) -> anyhow::Result<Party> {
+        let name = config.name.clone();
+        let (meeting, events): (Meeting, MeetingEvents) = Meeting::join(config)
+            .await
+            .with_context(|| format!("{name} cannot join"))?;
+        Ok(Party {
+            name,
+            meeting,
+            log: Log::spawn(events),
+        })
+    }
+
+    /// Waits until `cond` holds (re-checked on each of this party's events), at most [`GUARD`].
+    pub async fn until(&self, cond: impl Fn(&Meeting) -> bool) -> bool {
+        let m = &self.meeting;
+        self.log
+            .wait(GUARD, |_| cond(m).then_some(()))
+            .await
+            .is_some()
+    }
+
+    /// Waits for an event matching `f`, at most `guard`.
+    pub async fn event<R>(
+        &self,
+        guard: Duration,
+        f: impl Fn(&MeetingEvent) -> Option<R>,
+    ) -> Option<R> {
+        self.log.wait(guard, |evs| evs.iter().find_map(&f)).await
+    }
+
+    /// Waits for a media frame whose payload contains `needle`; returns the payload.
+    pub async fn media_with(&self, needle: &[u8]) -> Option<Vec<u8>> {
+        self.event(GUARD, |e| match e {
+            MeetingEvent::Media(f) if super::scan::contains(&f.payload, needle) => {
+                Some(f.payload.to_vec())
+            }
+            _ => None,
+        })
+        .await
+    }
+
+    /// Media payloads received so far containing `needle`, with the epoch they were sealed in.
+    pub fn media_seen(&self, needle: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        self.log.with(|evs| {
+            evs.iter()
+                .filter_map(|e| match e {
+                    MeetingEvent::Media(f) if super::scan::contains(&f.payload, needle) => {
+                        Some((f.epoch, f.payload.to_vec()))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    /// Display names in its current roster, sorted.
+    pub fn roster_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .meeting
+            .roster()
+            .map(|r| r.members.into_iter().map(|m| m.name).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Its status line now (`e2ee: on`, ...), or `(none)`.
+    pub fn status(&self) -> String {
+        self.meeting
+            .e2ee_status()
+            .map_or_else(|| "(none)".to_owned(), |s| s.to_string())
+    }
+
+    /// Its security code now, or an empty string.
+    pub fn code(&self) -> String {
+        self.meeting.security_code().unwrap_or_default()
+    }
+}
