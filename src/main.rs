@@ -6,6 +6,7 @@
 
 mod bench;
 mod cmd;
+mod demo;
 
 use clap::Parser;
 
