@@ -6,8 +6,11 @@
 //!
 //! - `plain`: `SFrame header || payload`, nothing sealed (the relay only forwards frames that
 //!   start with a valid SFrame header, so plain frames carry one with KID = sender index).
-//! - `e2ee`: the payload sealed by a [`Sealer`] (one key per sender, KID = sender index) and
-//!   opened by an [`Opener`] holding every sender's key.
+//! - `sframe`: the payload sealed by a [`Sealer`] (one key per sender, KID = sender index) and
+//!   opened by an [`Opener`] holding every sender's key: hush-frame alone, no group layer.
+//! - `e2ee` / `transport`: the payload handed to `hush_client::Meeting::send_media`, which
+//!   seals it under the meeting's current sender key; receivers get the opened plaintext from
+//!   the meeting's events.
 
 use anyhow::{Context as _, bail};
 use bytes::{Bytes, BytesMut};
@@ -25,6 +28,8 @@ pub enum Sealing {
     Plain,
     /// Sealed with hush-frame under this suite.
     Sealed(CipherSuite),
+    /// Sealed and opened by `hush_client::Meeting`: the codec sees plaintext only.
+    Meeting,
 }
 
 /// The bench's base key for sender `kid` (fixed: a benchmark needs no secrecy, and every
@@ -47,6 +52,7 @@ pub struct SendCodec {
 
 enum SendKind {
     Plain { kid: u64 },
+    Meeting,
     Sealed(Box<Sealer>),
 }
 
@@ -55,6 +61,7 @@ impl SendCodec {
     pub fn new(sealing: Sealing, kid: u64, frame_size: usize) -> anyhow::Result<Self> {
         let kind = match sealing {
             Sealing::Plain => SendKind::Plain { kid },
+            Sealing::Meeting => SendKind::Meeting,
             Sealing::Sealed(suite) => {
                 SendKind::Sealed(Box::new(Sealer::new(suite, kid, base_key(suite, kid)?)))
             }
@@ -86,8 +93,21 @@ impl SendCodec {
                 fill(&mut self.buf, stamp, seq, self.frame_size);
                 sealer.seal(&[], &mut self.buf).context("seal")?;
             }
+            SendKind::Meeting => {
+                fill(&mut self.buf, now_ns(), seq, self.frame_size);
+            }
         }
         Ok(self.buf.split().freeze())
+    }
+
+    /// Stamps the next plaintext into the codec's buffer and returns it, for a sender that
+    /// seals it itself right away (`Meeting::send_media` empties it again).
+    pub fn next_plaintext(&mut self) -> &mut BytesMut {
+        self.buf.reserve(self.frame_size + 64);
+        let seq = self.seq;
+        self.seq += 1;
+        fill(&mut self.buf, now_ns(), seq, self.frame_size);
+        &mut self.buf
     }
 }
 
@@ -100,6 +120,7 @@ fn fill(buf: &mut BytesMut, stamp: u64, seq: u64, size: usize) {
 /// The receiving side of one participant.
 pub struct RecvCodec {
     opener: Option<Opener>,
+    header: bool,
     frame_size: usize,
     scratch: Vec<u8>,
 }
@@ -108,7 +129,7 @@ impl RecvCodec {
     /// A codec that accepts frames from senders `0..senders`.
     pub fn new(sealing: Sealing, senders: usize, frame_size: usize) -> anyhow::Result<Self> {
         let opener = match sealing {
-            Sealing::Plain => None,
+            Sealing::Plain | Sealing::Meeting => None,
             Sealing::Sealed(suite) => {
                 let mut o = Opener::with_replay_window(hush_frame::MAX_REPLAY_WINDOW)?;
                 for kid in 0..senders as u64 {
@@ -119,6 +140,7 @@ impl RecvCodec {
         };
         Ok(RecvCodec {
             opener,
+            header: sealing == Sealing::Plain,
             frame_size: frame_size.max(STAMP_LEN),
             scratch: Vec::new(),
         })
@@ -127,10 +149,11 @@ impl RecvCodec {
     /// Opens (or, in plain, parses) one frame and returns its send stamp.
     pub fn open(&mut self, frame: &[u8]) -> anyhow::Result<u64> {
         let payload: &[u8] = match &mut self.opener {
-            None => {
+            None if self.header => {
                 let (_, n) = Header::decode(frame)?;
                 &frame[n..]
             }
+            None => frame,
             Some(o) => {
                 self.scratch.clear();
                 self.scratch.extend_from_slice(frame);
@@ -162,6 +185,7 @@ mod tests {
             Sealing::Plain,
             Sealing::Sealed(CipherSuite::ChaCha20Poly1305Sha256),
             Sealing::Sealed(CipherSuite::Aes128GcmSha256),
+            Sealing::Meeting,
         ] {
             let mut tx = SendCodec::new(sealing, 1, 160).unwrap();
             let mut rx = RecvCodec::new(sealing, 2, 160).unwrap();
@@ -170,7 +194,7 @@ mod tests {
             let s0 = rx.open(&f0).unwrap();
             let s1 = rx.open(&f1).unwrap();
             assert!(s0 <= s1 && s1 <= now_ns());
-            if sealing != Sealing::Plain {
+            if let Sealing::Sealed(_) = sealing {
                 assert!(rx.open(&f0).is_err(), "replay refused");
                 let mut bad = f1.to_vec();
                 let last = bad.len() - 1;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use bytes::Bytes;
 use hush_client::net::{self, ConnectOptions, Events, RelayConnection, TrustAnchor};
+use hush_client::{Admit, ClientRole, Meeting, MeetingConfig, MeetingEvent, MeetingEvents};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
@@ -31,6 +32,8 @@ use super::{Mode, Rate, RunResult, Workload};
 const ROOM: &str = "bench";
 /// Capacity of each participant's inbound frame queue (the hush client's event channel too).
 const INBOX: usize = 8192;
+/// How long participants may take to get the meeting's keys.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Counters shared by all tasks of a run.
 #[derive(Default)]
@@ -53,7 +56,7 @@ pub fn run(mode: Mode, w: &Workload, progress: &mut dyn FnMut(f64)) -> anyhow::R
     }
     let server_rt = runtime(sys::RELAY_THREAD)?;
     let client_rt = runtime(sys::CLIENT_THREAD)?;
-    let server = server_rt.block_on(Server::start(mode))?;
+    let server = server_rt.block_on(Server::start(mode, w))?;
     let result = client_rt.block_on(drive(mode, w, &server, progress));
     let drops = server.drops();
     server_rt.block_on(server.stop());
@@ -82,7 +85,7 @@ enum Server {
 }
 
 impl Server {
-    async fn start(mode: Mode) -> anyhow::Result<Server> {
+    async fn start(mode: Mode, w: &Workload) -> anyhow::Result<Server> {
         Ok(match mode {
             Mode::UdpFloor => Server::None,
             Mode::QuinnMin => Server::Quinn(QuinnMin::start()?),
@@ -93,6 +96,16 @@ impl Server {
                 // is still paid on every frame).
                 cfg.limits.frames_per_second = 10_000_000;
                 cfg.limits.bytes_per_second = 100_000_000_000;
+                if mode == Mode::Transport {
+                    // The 2020 model: the relay's key service issues the keys and, holding
+                    // them, opens every frame it forwards (on the relay's thread).
+                    let service =
+                        hush_keyservice::KeyService::new(hush_keyservice::KeyServiceConfig {
+                            suite: w.suite,
+                            dump_dir: None,
+                        });
+                    cfg.hook = Some(Arc::new(service));
+                }
                 let relay = hush_relay::Relay::bind(cfg).await.context("relay bind")?;
                 Server::Hush(relay.spawn())
             }
@@ -109,7 +122,11 @@ impl Server {
 
     fn drops(&self) -> u64 {
         match self {
-            Server::Hush(r) => r.handle.stats().drops,
+            Server::Hush(r) => {
+                let st = r.handle.stats();
+                tracing::debug!(?st, "relay counters");
+                st.drops
+            }
             _ => 0,
         }
     }
@@ -128,14 +145,27 @@ impl Server {
 /// How a participant sends.
 #[derive(Clone)]
 enum Link {
+    Meeting(Meeting),
     Hush(Arc<RelayConnection>),
     Raw(quinn::Connection),
     Udp(Arc<UdpSocket>, Arc<[SocketAddr]>),
 }
 
 impl Link {
+    /// Builds, seals and sends the next frame of `codec`.
+    async fn send_next(&self, codec: &mut SendCodec) -> anyhow::Result<()> {
+        match self {
+            Link::Meeting(m) => {
+                m.send_media(codec.next_plaintext()).await?;
+                Ok(())
+            }
+            _ => self.send(codec.next_frame()?).await,
+        }
+    }
+
     async fn send(&self, frame: Bytes) -> anyhow::Result<()> {
         match self {
+            Link::Meeting(_) => anyhow::bail!("a meeting seals its own frames"),
             Link::Hush(c) => {
                 c.send_media(frame).await?;
             }
@@ -160,6 +190,7 @@ impl Link {
 
 /// Where a participant's frames arrive.
 enum Inbox {
+    Meeting(MeetingEvents),
     Hush(Events),
     Raw(mpsc::Receiver<Bytes>),
     Udp(Arc<UdpSocket>, Vec<u8>),
@@ -169,6 +200,18 @@ impl Inbox {
     /// The next frame's bytes, written into `out`; false when the source ended.
     async fn next(&mut self) -> Option<Bytes> {
         match self {
+            Inbox::Meeting(ev) => loop {
+                match ev.recv().await? {
+                    MeetingEvent::Media(m) => return Some(m.payload),
+                    MeetingEvent::Disconnected {
+                        reconnecting: false,
+                        ..
+                    } => return None,
+                    // A frame the meeting refused: an empty frame counts as a bad one.
+                    MeetingEvent::Refused { .. } => return Some(Bytes::new()),
+                    _ => {}
+                }
+            },
             Inbox::Hush(ev) => loop {
                 match ev.recv().await? {
                     net::Event::Media(b) => return Some(b),
@@ -237,6 +280,39 @@ async fn connect_all(
             // Let the forwarder register every connection before the first frame.
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        (Mode::E2ee | Mode::Transport, Some((addr, pin))) => {
+            // Participant 0 hosts (admits everyone automatically); each join starts a new
+            // epoch (SPEC §8), so wait until everyone holds the keys of a roster listing all.
+            let mut meetings = Vec::with_capacity(n);
+            for i in 0..n {
+                let mut cfg =
+                    MeetingConfig::new(addr, TrustAnchor::Sha256(pin), ROOM, format!("p{i}"))?;
+                cfg.suite = w.suite;
+                cfg.event_capacity = INBOX;
+                if i == 0 {
+                    cfg.role = ClientRole::Host {
+                        admit: Admit::Auto,
+                        admit_connectors: false,
+                    };
+                }
+                let (m, events) = Meeting::join(cfg).await?;
+                meetings.push((m, events));
+            }
+            for (m, _) in &meetings {
+                let ready = if mode == Mode::E2ee {
+                    m.wait_for_others(n - 1, READY_TIMEOUT).await
+                } else {
+                    m.wait_ready(READY_TIMEOUT).await
+                };
+                ready.context("waiting for the meeting's keys")?;
+            }
+            for (i, (m, events)) in meetings.into_iter().enumerate() {
+                out.push(Participant {
+                    link: Link::Meeting(m),
+                    inbox: w.receives(i).then_some(Inbox::Meeting(events)),
+                });
+            }
+        }
         (_, Some((addr, pin))) => {
             for i in 0..n {
                 let opts = ConnectOptions {
@@ -282,7 +358,8 @@ fn raw_reader(conn: quinn::Connection) -> mpsc::Receiver<Bytes> {
 
 fn sealing(mode: Mode, w: &Workload) -> Sealing {
     match mode {
-        Mode::E2ee | Mode::Transport | Mode::Connector => Sealing::Sealed(w.suite),
+        Mode::Sframe => Sealing::Sealed(w.suite),
+        Mode::E2ee | Mode::Transport | Mode::Connector => Sealing::Meeting,
         _ => Sealing::Plain,
     }
 }
@@ -387,6 +464,9 @@ async fn drive(
     let _ = tokio::spawn(async move {
         for l in closing {
             match l {
+                Link::Meeting(m) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(2), m.leave()).await;
+                }
                 Link::Hush(c) => c.close().await,
                 Link::Raw(c) => c.close(quinn::VarInt::from_u32(0), b"done"),
                 Link::Udp(..) => {}
@@ -432,7 +512,7 @@ async fn send(
                 if at >= deadline {
                     return Ok(());
                 }
-                link.send(codec.next_frame()?).await?;
+                link.send_next(&mut codec).await?;
                 tally.sent.fetch_add(1, Relaxed);
             }
         }
@@ -440,7 +520,7 @@ async fn send(
             if tokio::time::Instant::now() >= deadline {
                 return Ok(());
             }
-            link.send(codec.next_frame()?).await?;
+            link.send_next(&mut codec).await?;
             tally.sent.fetch_add(1, Relaxed);
             // One runtime thread carries every participant: let the receivers run.
             tokio::task::yield_now().await;

@@ -31,9 +31,12 @@ pub enum Mode {
     QuinnMin,
     /// The hush relay, frames not sealed.
     Plain,
+    /// The hush relay, frames sealed with hush-frame directly under pre-shared keys (the
+    /// crypto of e2ee without the group layer).
+    Sframe,
     /// The hush relay in transport mode: keys issued by the relay's key service (2020 model).
     Transport,
-    /// The hush relay, frames sealed end to end by the clients.
+    /// The hush relay, `hush_client::Meeting` clients: keys made by the host, sealed end to end.
     E2ee,
     /// e2ee plus a connector that decrypts and re-emits to a UDP sink.
     Connector,
@@ -41,10 +44,11 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, in the order `all` runs them.
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 7] = [
         Mode::UdpFloor,
         Mode::QuinnMin,
         Mode::Plain,
+        Mode::Sframe,
         Mode::Transport,
         Mode::E2ee,
         Mode::Connector,
@@ -56,6 +60,7 @@ impl Mode {
             Mode::UdpFloor => "udp-floor",
             Mode::QuinnMin => "quinn-min",
             Mode::Plain => "plain",
+            Mode::Sframe => "sframe",
             Mode::Transport => "transport",
             Mode::E2ee => "e2ee",
             Mode::Connector => "connector",
@@ -66,7 +71,12 @@ impl Mode {
     pub const fn available(self) -> bool {
         matches!(
             self,
-            Mode::UdpFloor | Mode::QuinnMin | Mode::Plain | Mode::E2ee
+            Mode::UdpFloor
+                | Mode::QuinnMin
+                | Mode::Plain
+                | Mode::Sframe
+                | Mode::Transport
+                | Mode::E2ee
         )
     }
 }

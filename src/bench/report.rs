@@ -40,7 +40,7 @@ pub fn run_json(r: &RunResult) -> Value {
         "loss": round(r.loss(), 6),
         "fanout": w.fanout(),
         "suite": match r.mode {
-            Mode::E2ee | Mode::Transport | Mode::Connector => Value::from(w.suite.name()),
+            Mode::Sframe | Mode::E2ee | Mode::Transport | Mode::Connector => Value::from(w.suite.name()),
             _ => Value::Null,
         },
         "frames_bad": r.frames_bad,
