@@ -103,6 +103,9 @@ pub enum RecordingError {
     /// A sender name longer than 255 bytes cannot be recorded.
     #[error("sender name of {0} bytes exceeds 255")]
     SenderTooLong(usize),
+    /// A data kind that the format reserves (`0x10` media, `0xFF` end) cannot be recorded.
+    #[error("data kind 0x{0:02x} is reserved in recordings")]
+    ReservedKind(u8),
     /// The recording key reached its frame limit: start a new recording.
     #[error("recording key exhausted; start a new recording")]
     Full,
@@ -314,8 +317,9 @@ impl<W: Write> Recorder<W> {
     /// Seals and writes one item received `at_ms` milliseconds after the recording started.
     ///
     /// # Errors
-    /// [`RecordingError::SenderTooLong`], [`RecordingError::Full`], [`RecordingError::Io`],
-    /// [`RecordingError::Malformed`] for a payload over 16 MiB.
+    /// [`RecordingError::SenderTooLong`], [`RecordingError::ReservedKind`],
+    /// [`RecordingError::Full`], [`RecordingError::Io`], [`RecordingError::Malformed`] for a
+    /// payload over 16 MiB.
     pub fn record(
         &mut self,
         kind: RecordKind,
@@ -323,6 +327,9 @@ impl<W: Write> Recorder<W> {
         sender: &str,
         payload: &[u8],
     ) -> Result<(), RecordingError> {
+        if let RecordKind::Data(k @ (KIND_MEDIA | KIND_END)) = kind {
+            return Err(RecordingError::ReservedKind(k));
+        }
         self.write_record(kind.to_u8(), at_ms, sender, payload)
     }
 
@@ -670,6 +677,19 @@ mod tests {
         let rec = open(&path, &key).unwrap();
         assert_eq!(rec.entries[0].payload, "👍".as_bytes());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reserved_kinds_are_refused() {
+        let key = RecordingKey::generate().unwrap();
+        let mut r = Recorder::new(Vec::new(), &key, CipherSuite::default_for_this_cpu()).unwrap();
+        for k in [KIND_MEDIA, KIND_END] {
+            assert!(matches!(
+                r.record(RecordKind::Data(k), 0, "a", b""),
+                Err(RecordingError::ReservedKind(_))
+            ));
+        }
+        assert_eq!(r.records(), 0);
     }
 
     #[test]
