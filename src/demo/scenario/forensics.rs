@@ -144,6 +144,10 @@ pub async fn finish(mut run: Run) -> anyhow::Result<Evidence> {
         .find(|(p, _)| p.extension().is_some_and(|e| e == "media"))
         .map_or_else(|| "(none)".to_owned(), |(p, _)| first_record(p));
 
+    // The relay's own report states its key mode: a key service hook makes it `transport`.
+    ev.c4.key_service_attached = !report
+        .lines()
+        .any(|l| l.starts_with("relay:") && l.contains(", mode e2ee,"));
     ev.c4.plaintexts_checked = media.len();
     ev.c4.relay_bytes_received = bytes;
     ev.c4.plaintext_hits = scan::hits(&files, &media);

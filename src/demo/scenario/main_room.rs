@@ -103,7 +103,6 @@ pub async fn first_epoch(run: &mut Run) -> anyhow::Result<()> {
         .meeting
         .relay_mode()
         .map_or_else(|| "unknown".to_owned(), |m| m.to_string());
-    c4.key_service_attached = false;
     for p in [alice, bob, carol] {
         c4.statuses.insert(p.name.clone(), p.status());
         c4.codes.insert(p.name.clone(), p.code());
