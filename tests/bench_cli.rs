@@ -1,0 +1,94 @@
+//! `hush bench --json`: the output is exactly one JSON object with the keys of issue 6, and
+//! frames were delivered in every mode. No speed is asserted (speed belongs in BENCHMARKS.md).
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn bench(args: &[&str]) -> (std::process::Output, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .arg("bench")
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    (out, stdout)
+}
+
+fn number(v: &Value, key: &str) -> f64 {
+    v.get(key)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("missing number {key} in {v}"))
+}
+
+#[test]
+fn json_has_the_contract_shape_and_frames_arrive() {
+    let modes = ["plain", "quinn-min", "e2ee"];
+    let (out, stdout) = bench(&[
+        "--mode",
+        &modes.join(","),
+        "--senders",
+        "1",
+        "--receivers",
+        "2",
+        "--frame-size",
+        "200",
+        "--fps",
+        "100",
+        "--duration",
+        "0.5",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Exactly one JSON value on stdout, nothing else.
+    let mut stream = serde_json::Deserializer::from_str(&stdout).into_iter::<Value>();
+    let doc = stream.next().unwrap().unwrap();
+    assert!(stream.next().is_none(), "more than one value: {stdout}");
+    assert_eq!(stdout.trim_end().lines().count(), 1);
+    let obj = doc.as_object().unwrap();
+    assert_eq!(obj.keys().collect::<Vec<_>>(), ["runs"]);
+    let runs = obj["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), modes.len());
+    for (run, mode) in runs.iter().zip(modes) {
+        assert_eq!(run["mode"], mode);
+        assert_eq!(run["senders"], 1);
+        assert_eq!(run["receivers"], 2);
+        assert_eq!(run["frame_size"], 200);
+        assert_eq!(number(run, "duration_s"), 0.5);
+        let sent = number(run, "frames_sent");
+        let delivered = number(run, "frames_delivered");
+        assert!(sent > 0.0, "{mode}: nothing sent");
+        assert!(delivered > 0.0, "{mode}: nothing delivered");
+        assert!(delivered <= 2.0 * sent, "{mode}: more than fan-out");
+        assert!(number(run, "frames_per_s") > 0.0);
+        assert!(number(run, "goodput_mb_s") > 0.0);
+        let lat = &run["latency_us"];
+        let (p50, p99, p999) = (number(lat, "p50"), number(lat, "p99"), number(lat, "p999"));
+        assert!(0.0 < p50 && p50 <= p99 && p99 <= p999, "{lat}");
+        let cpu = &run["cpu_s_per_1000"];
+        number(cpu, "relay");
+        assert!(number(cpu, "clients") > 0.0);
+        assert!(number(run, "peak_rss_mb") > 0.0);
+        assert_eq!(
+            number(run, "frames_bad"),
+            0.0,
+            "{mode}: frames failed to open"
+        );
+    }
+}
+
+#[test]
+fn bad_arguments_are_one_error_line() {
+    let (out, stdout) = bench(&["--mode", "nonsense", "--fps", "10", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown mode"), "{stderr}");
+    let (out, _) = bench(&["--mode", "plain", "--fps", "10", "--frame-size", "4"]);
+    assert_eq!(out.status.code(), Some(2));
+}
