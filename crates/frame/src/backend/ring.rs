@@ -50,14 +50,14 @@ impl FrameAead for RingAead {
         buf: &mut [u8],
         src: usize,
     ) -> Result<usize, Unspecified> {
-        self.0
-            .open_within(
-                Nonce::assume_unique_for_key(*nonce),
-                Aad::from(aad),
-                buf,
-                src..,
-            )
-            .map(|pt| pt.len())
-            .map_err(|_| Unspecified)
+        // open_in_place + one memmove measured faster than ring's shifting `open_within`.
+        let body = buf.get_mut(src..).ok_or(Unspecified)?;
+        let pt_len = self
+            .0
+            .open_in_place(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), body)
+            .map_err(|_| Unspecified)?
+            .len();
+        buf.copy_within(src..src + pt_len, 0);
+        Ok(pt_len)
     }
 }
