@@ -1,0 +1,85 @@
+//! Replays the fuzz seed corpus of the `frame_open` target (issue 7) through the very checks
+//! the fuzz target runs (`fuzz/src/frame_checks.rs`, included by path), so CI covers it on
+//! stable without libFuzzer; plus an "any bytes" proptest of the same check.
+//!
+//! `cargo test -p hush-frame --test fuzz_replay -- --ignored write_frame_open_seeds` (re)writes
+//! the hand-made seeds (`fuzz/seeds/frame_open/hand-*`): real sealed frames for every suite.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../../fuzz/src/frame_checks.rs"]
+mod frame_checks;
+
+use std::path::PathBuf;
+
+use frame_checks::{FUZZ_BASE_KEY, FUZZ_KIDS, check_frame_open};
+use hush_frame::{BaseKey, CipherSuite, Sealer};
+use proptest::prelude::*;
+
+fn seed_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/frame_open")
+}
+
+/// A `frame_open` input whose frame is a real frame sealed under the fuzzed key.
+fn sealed_input(sel: u8, kid: u64, ctr: u64, metadata: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let suite = CipherSuite::ALL[usize::from(sel & 7) % CipherSuite::ALL.len()];
+    let mut s =
+        Sealer::new(suite, kid, BaseKey::new(FUZZ_BASE_KEY.to_vec()).unwrap()).starting_at(ctr);
+    let mut buf = plaintext.to_vec();
+    s.seal(metadata, &mut buf).unwrap();
+    let mut input = vec![sel, metadata.len() as u8];
+    input.extend_from_slice(metadata);
+    input.extend_from_slice(&buf);
+    input
+}
+
+fn hand_seeds() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (i, kid) in FUZZ_KIDS.into_iter().enumerate() {
+        for s in 0..6u8 {
+            let ctr = [0u64, 5, 300, u64::MAX][i];
+            let meta: &[u8] = if s % 2 == 0 { b"" } else { b"room-1" };
+            let input = sealed_input(s | ((i as u8) << 5), kid, ctr, meta, b"hello, frame");
+            out.push((format!("hand-kid{i}-suite{s}"), input));
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "writes fuzz/seeds/frame_open/hand-*; run on purpose"]
+fn write_frame_open_seeds() {
+    for (name, bytes) in hand_seeds() {
+        std::fs::write(seed_dir().join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+fn frame_open_seed_corpus_replays() {
+    let mut files: Vec<_> = std::fs::read_dir(seed_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "only {} seeds", files.len());
+    for path in files {
+        eprintln!("replaying {}", path.display());
+        check_frame_open(&std::fs::read(&path).unwrap());
+    }
+}
+
+#[test]
+fn real_frames_open_in_the_fuzz_check() {
+    // A genuine frame goes through the "opened" branch (replay refused on the second open).
+    for (_, input) in hand_seeds() {
+        check_frame_open(&input);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn any_bytes_pass_the_frame_open_checks(b in prop::collection::vec(any::<u8>(), 0..96)) {
+        check_frame_open(&b);
+    }
+}
