@@ -1,0 +1,27 @@
+//! hush-testkit: test-only tools for proving that hush holds up (issue 7). Never a dependency of
+//! anything shipped: only a dev-dependency.
+//!
+//! - [`HostileRelay`]: a relay that speaks the same wire protocol as `hush-relay` (SPEC §6,
+//!   codec from `hush-wire`) with minimal forwarding of its own (SPEC §7.2, §7.3), and that can be
+//!   told to misbehave: every delivery to every recipient passes through a [`Tamper`] policy
+//!   that may pass, drop, alter, duplicate, hold back, redirect or hide it, and the test can
+//!   [`inject`](HostileRelay::inject) anything as if any participant had sent it. It records
+//!   everything the clients sent ([`HostileRelay::log`]), so a test can replay it later.
+//! - [`RelayProcess`]: the real `hush relay` binary as a child process (kill it, restart it on
+//!   the same port, read its peak memory).
+//!
+//! The production relay is untouched: this crate does not depend on it.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+mod process;
+mod relay;
+mod tamper;
+mod tls;
+
+pub use error::TestkitError;
+pub use process::{RelayProcess, peak_rss_kib, write_pem};
+pub use relay::{HostileRelay, Record};
+pub use tamper::{Delivery, Fate, Kind, Out, Tamper};
+pub use tls::SelfSigned;

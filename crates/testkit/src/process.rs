@@ -1,0 +1,129 @@
+//! The real relay as a child process (`hush relay`, its first stdout line is
+//! `hush relay listening on <ip:port> sha256=<64 hex>`): what the load and fault tests run, so
+//! the relay's memory is its own and killing it is a real `SIGKILL`.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use crate::error::TestkitError;
+
+/// A running `hush relay` child process. Dropping it kills it.
+#[derive(Debug)]
+pub struct RelayProcess {
+    child: Child,
+    _stdout: BufReader<ChildStdout>,
+    /// The address from its first line.
+    pub addr: SocketAddr,
+    /// The certificate pin from its first line.
+    pub pin: [u8; 32],
+}
+
+impl RelayProcess {
+    /// Starts `bin relay <args>` and reads its first line. Its stderr is discarded.
+    pub fn spawn(bin: &Path, args: &[String]) -> Result<Self, TestkitError> {
+        let err = |m: String| TestkitError::Process(m);
+        let mut child = Command::new(bin)
+            .arg("relay")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| err(format!("cannot start {}: {e}", bin.display())))?;
+        let stdout = child.stdout.take().ok_or_else(|| err("no stdout".into()))?;
+        let mut stdout = BufReader::new(stdout);
+        let mut line = String::new();
+        stdout
+            .read_line(&mut line)
+            .map_err(|e| err(format!("cannot read the first line: {e}")))?;
+        let parsed = parse_first_line(&line);
+        let Some((addr, pin)) = parsed else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(err(format!("unexpected first line {line:?}")));
+        };
+        Ok(RelayProcess {
+            child,
+            _stdout: stdout,
+            addr,
+            pin,
+        })
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// True while the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        peak_rss_kib(self.pid())
+    }
+
+    /// `SIGKILL`: the relay gets no chance to close anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn parse_first_line(line: &str) -> Option<(SocketAddr, [u8; 32])> {
+    let rest = line.trim().strip_prefix("hush relay listening on ")?;
+    let (addr, sha) = rest.split_once(" sha256=")?;
+    let mut pin = [0u8; 32];
+    hex::decode_to_slice(sha, &mut pin).ok()?;
+    Some((addr.parse().ok()?, pin))
+}
+
+/// Peak resident memory (`VmHWM` in `/proc/<pid>/status`) of a process, in KiB (Linux only).
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Writes `cert` as PEM files `cert.pem` and `key.pem` in `dir`, for `hush relay --cert --key`
+/// (a relay restarted with them keeps its pin).
+pub fn write_pem(dir: &Path, cert: &crate::SelfSigned) -> std::io::Result<(String, String)> {
+    let c = dir.join("cert.pem");
+    let k = dir.join("key.pem");
+    std::fs::write(&c, &cert.cert_pem)?;
+    std::fs::write(&k, &cert.key_pem)?;
+    Ok((c.display().to_string(), k.display().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_line_parses() {
+        let pin = "ab".repeat(32);
+        let line = format!("hush relay listening on 127.0.0.1:4433 sha256={pin}\n");
+        let (addr, p) = parse_first_line(&line).unwrap_or_else(|| panic!("no parse"));
+        assert_eq!(addr, SocketAddr::from(([127, 0, 0, 1], 4433)));
+        assert_eq!(p, [0xab; 32]);
+        assert!(parse_first_line("something else").is_none());
+    }
+
+    #[test]
+    fn own_peak_memory_is_readable() {
+        let kib = peak_rss_kib(std::process::id()).unwrap_or(0);
+        assert!(kib > 0);
+    }
+}
