@@ -103,7 +103,7 @@ pub struct Args {
     kem: KemArg,
 }
 
-fn resolve(relay: &str) -> anyhow::Result<SocketAddr> {
+pub(crate) fn resolve(relay: &str) -> anyhow::Result<SocketAddr> {
     relay
         .to_socket_addrs()
         .with_context(|| format!("cannot resolve relay address {relay:?}"))?
@@ -111,7 +111,7 @@ fn resolve(relay: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("relay address {relay:?} resolves to nothing"))
 }
 
-fn hex32(s: &str, what: &str) -> anyhow::Result<[u8; 32]> {
+pub(crate) fn hex32(s: &str, what: &str) -> anyhow::Result<[u8; 32]> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(s.trim(), &mut out)
         .with_context(|| format!("{what} must be 64 hex digits"))?;
@@ -161,10 +161,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     rt.block_on(session(args, cfg))
 }
 
-fn out(line: &str) {
+/// Prints one line on stdout and flushes (stdout is the contract for scripts).
+pub(crate) fn out(line: &str) {
     let mut o = std::io::stdout().lock();
     let _ = writeln!(o, "{line}");
     let _ = o.flush();
+}
+
+/// Prints the `security code: <code>` and `e2ee: ...` lines (SPEC §11.5) for the events that
+/// carry them; true if `ev` was one. Shared by `hush join` and `hush connector`.
+pub(crate) fn print_status(ev: &MeetingEvent) -> bool {
+    match ev {
+        MeetingEvent::SecurityCode(code) => out(&format!("security code: {code}")),
+        MeetingEvent::E2ee(status) => out(&status.to_string()),
+        _ => return false,
+    }
+    true
 }
 
 async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
@@ -343,9 +355,10 @@ async fn listen(
         let Some(ev) = ev else {
             return Ok(());
         };
+        if print_status(&ev) {
+            continue;
+        }
         match ev {
-            MeetingEvent::SecurityCode(code) => out(&format!("security code: {code}")),
-            MeetingEvent::E2ee(status) => out(&status.to_string()),
             MeetingEvent::RosterChanged(view) => {
                 let names: Vec<String> = view
                     .members

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod bench;
+pub mod connector;
 pub mod demo;
 pub mod features;
 pub mod frame;
@@ -35,6 +36,8 @@ enum Command {
     Identity(identity::Args),
     /// Join a meeting through a relay (end-to-end encrypted unless the relay issues the keys).
     Join(join::Args),
+    /// Bridge a meeting to a legacy non-E2EE sink as a visible, decrypting connector.
+    Connector(connector::Args),
     /// Run the untrusted relay: rooms and opaque frame forwarding over QUIC.
     Relay(relay::Args),
 }
@@ -49,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Identity(args) => identity::run(args),
         Command::Relay(args) => relay::run(args),
         Command::Join(args) => join::run(args),
+        Command::Connector(args) => connector::run(args),
     }
 }
 

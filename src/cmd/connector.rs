@@ -1,0 +1,178 @@
+//! `hush connector`: join a meeting as a connector (SPEC §13) and bridge every decrypted media
+//! frame to a legacy, non-E2EE sink: UDP datagrams (`--udp-sink`, SPEC §13.3) and/or a recording
+//! (`--record-file`, SPEC §13.4). Prints the same `security code:` / `e2ee:` lines as `hush join`
+//! (stdout), then `connector: admitted, bridging to <sinks>` once the host admitted it. SIGINT
+//! leaves (the meeting rekeys) and prints the counters on stderr.
+
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use hush_client::{MeetingConfig, MeetingEvent, TrustAnchor};
+use hush_connector::{Connector, ConnectorEvents, SinkConfig, udp};
+use hush_group::IdentityKey;
+
+use super::join::{hex32, out, print_status, resolve};
+
+/// `hush connector` arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Relay address (host:port).
+    #[arg(long)]
+    relay: String,
+    /// SHA-256 of the relay's certificate (64 hex digits), as the relay prints it.
+    #[arg(long, required_unless_present = "relay_ca")]
+    relay_cert_sha256: Option<String>,
+    /// Trust the CA certificates in this PEM file instead of a pin.
+    #[arg(long, conflicts_with = "relay_cert_sha256")]
+    relay_ca: Option<PathBuf>,
+    /// Room name.
+    #[arg(long)]
+    room: String,
+    /// Display name: every client shows `e2ee: off (connector <name> decrypts)`.
+    #[arg(long)]
+    name: String,
+    /// Send each decrypted media payload as UDP datagrams to this address (plaintext).
+    #[arg(long, value_name = "HOST:PORT")]
+    udp_sink: Option<String>,
+    /// Write every decrypted media frame and data message to this recording (plaintext).
+    #[arg(long, value_name = "PATH")]
+    record_file: Option<PathBuf>,
+    /// Largest datagram sent to the UDP sink, 16-byte header included.
+    #[arg(long, default_value_t = udp::DEFAULT_DATAGRAM_SIZE)]
+    datagram_size: usize,
+    /// Refuse relays outside these regions (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    allow_regions: Option<Vec<String>>,
+    /// Identity file (`hush identity new`); default: a fresh identity for this session.
+    #[arg(long)]
+    identity: Option<PathBuf>,
+    /// Only accept a host with this identity key (64 hex digits); default: trust on first use.
+    #[arg(long)]
+    host_key: Option<String>,
+}
+
+fn config(args: &Args) -> anyhow::Result<(MeetingConfig, SinkConfig)> {
+    let trust = match (&args.relay_cert_sha256, &args.relay_ca) {
+        (Some(pin), _) => TrustAnchor::Sha256(hex32(pin, "--relay-cert-sha256")?),
+        (None, Some(ca)) => TrustAnchor::CaFile(ca.clone()),
+        (None, None) => bail!("--relay-cert-sha256 or --relay-ca is required"),
+    };
+    if args.udp_sink.is_none() && args.record_file.is_none() {
+        bail!("a connector needs a sink: give --udp-sink HOST:PORT and/or --record-file PATH");
+    }
+    let udp = match &args.udp_sink {
+        Some(s) => Some(
+            s.to_socket_addrs()
+                .with_context(|| format!("cannot resolve --udp-sink {s:?}"))?
+                .next()
+                .with_context(|| format!("--udp-sink {s:?} resolves to nothing"))?,
+        ),
+        None => None,
+    };
+    udp::chunk_size(args.datagram_size)?;
+    let mut cfg = MeetingConfig::new(resolve(&args.relay)?, trust, &args.room, &args.name)?;
+    if let Some(path) = &args.identity {
+        cfg.identity = hush_client::load_identity(path)?;
+    }
+    if let Some(key) = &args.host_key {
+        cfg.host_key = Some(IdentityKey(hex32(key, "--host-key")?));
+    }
+    cfg.allow_regions = args.allow_regions.clone();
+    let sinks = SinkConfig {
+        udp,
+        record_file: args.record_file.clone(),
+        datagram_size: args.datagram_size,
+    };
+    Ok((cfg, sinks))
+}
+
+/// Runs `hush connector`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let (cfg, sinks) = config(&args)?;
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    rt.block_on(session(args, cfg, sinks))
+}
+
+async fn session(args: Args, cfg: MeetingConfig, sinks: SinkConfig) -> anyhow::Result<()> {
+    let (connector, events) = Connector::join(cfg, sinks).await?;
+    let m = connector.meeting();
+    eprintln!(
+        "joined room {:?} via relay {} (region {:?}) as connector {:?}; waiting for the host to \
+         admit it. What it decrypts leaves it in plaintext.",
+        args.room,
+        m.relay_addr(),
+        m.relay_region(),
+        args.name,
+    );
+    let result = tokio::select! {
+        r = listen(&connector, events) => r,
+        _ = tokio::signal::ctrl_c() => { eprintln!("interrupted: leaving"); Ok(()) }
+    };
+    let stats = connector.stop().await;
+    match &stats {
+        Ok(s) => eprintln!(
+            "connector: left; bridged {} frames ({} bytes) in {} datagrams, {} records \
+             ({} data messages), {} udp errors",
+            s.frames_bridged,
+            s.bytes_bridged,
+            s.datagrams_sent,
+            s.records_written,
+            s.data_recorded,
+            s.udp_errors,
+        ),
+        Err(e) => eprintln!("connector: left; {e}"),
+    }
+    result?;
+    stats?;
+    Ok(())
+}
+
+async fn listen(connector: &Connector, mut events: ConnectorEvents) -> anyhow::Result<()> {
+    let mut admitted = false;
+    while let Some(ev) = events.recv().await {
+        if print_status(&ev) {
+            // The first status line comes with the first keyed epoch: admitted.
+            if matches!(ev, MeetingEvent::E2ee(_)) && !admitted {
+                admitted = true;
+                out(&format!(
+                    "connector: admitted, bridging to {}",
+                    connector.sinks().describe()
+                ));
+            }
+            continue;
+        }
+        match ev {
+            MeetingEvent::RosterChanged(view) => {
+                let names: Vec<String> = view
+                    .members
+                    .iter()
+                    .map(|m| format!("{} ({:?})", m.name, m.role))
+                    .collect();
+                eprintln!("epoch {}: {}", view.epoch, names.join(", "));
+            }
+            MeetingEvent::Data(d) if d.kind == hush_client::DataKind::Chat => {
+                eprintln!("{}: {}", d.sender_name, String::from_utf8_lossy(&d.payload));
+            }
+            MeetingEvent::Refused { from, reason } => {
+                eprintln!("refused from participant {from}: {reason}");
+            }
+            MeetingEvent::Removed => {
+                eprintln!("removed from the meeting");
+                return Ok(());
+            }
+            MeetingEvent::Disconnected {
+                reason,
+                reconnecting,
+            } => {
+                eprintln!("disconnected: {reason}");
+                if !reconnecting {
+                    bail!("lost the relay: {reason}");
+                }
+            }
+            MeetingEvent::Reconnected => eprintln!("reconnected"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
