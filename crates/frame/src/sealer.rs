@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use hush_wire::sframe_header::Header;
+use hush_wire::sframe_header::{Header, MAX_HEADER_LEN};
 
 use crate::backend::{self, FrameAead};
 use crate::buffer::FrameBuffer;
@@ -85,35 +85,81 @@ impl Sealer {
     /// `header || ciphertext || tag`. `metadata` is authenticated (AAD = header || metadata)
     /// but neither encrypted nor written to `buf`. Returns the header used.
     ///
+    /// The plaintext has to move up by the header's length (one `memmove`);
+    /// [`seal_into`](Self::seal_into) writes it once, straight to its place.
+    ///
     /// # Errors
     /// [`FrameError::KeyExhausted`] when no frame is left on this key (the buffer is untouched);
     /// [`FrameError::TooLarge`] if the AEAD refuses the length (the buffer is then unspecified).
+    #[inline]
     pub fn seal<B: FrameBuffer + ?Sized>(
         &mut self,
         metadata: &[u8],
         buf: &mut B,
     ) -> Result<Header, FrameError> {
-        if self.frames_remaining() == 0 {
-            return Err(FrameError::KeyExhausted);
-        }
-        let header = Header::new(self.kid, self.next_ctr);
-        let (hbytes, h) = header.to_array();
+        let (header, hbytes, h) = self.next_header()?;
         let t = self.suite.tag_len();
         let n = buf.as_slice().len();
         buf.resize_to(h + n + t);
         let frame = buf.as_mut_slice();
         frame.copy_within(0..n, h);
         frame[..h].copy_from_slice(&hbytes[..h]);
+        self.seal_laid_out(header, metadata, frame, h)
+    }
+
+    /// Seals a copy of `plaintext` into `out`, replacing whatever `out` held: on return `out`
+    /// is `header || ciphertext || tag`. Same frame, counter and errors as [`seal`](Self::seal)
+    /// (on [`FrameError::KeyExhausted`] `out` is untouched); the plaintext is copied once, to
+    /// its final place, and `out` keeps its allocation from frame to frame.
+    ///
+    /// # Errors
+    /// As [`seal`](Self::seal).
+    #[inline]
+    pub fn seal_into<B: FrameBuffer + ?Sized>(
+        &mut self,
+        metadata: &[u8],
+        plaintext: &[u8],
+        out: &mut B,
+    ) -> Result<Header, FrameError> {
+        let (header, hbytes, h) = self.next_header()?;
+        out.assign(&hbytes[..h], plaintext, self.suite.tag_len());
+        self.seal_laid_out(header, metadata, out.as_mut_slice(), h)
+    }
+
+    /// The next frame's header, or [`FrameError::KeyExhausted`]. Changes nothing.
+    #[inline]
+    fn next_header(&self) -> Result<(Header, [u8; MAX_HEADER_LEN], usize), FrameError> {
+        if self.frames_remaining() == 0 {
+            return Err(FrameError::KeyExhausted);
+        }
+        let header = Header::new(self.kid, self.next_ctr);
+        let (hbytes, h) = header.to_array();
+        Ok((header, hbytes, h))
+    }
+
+    /// `frame` is `header (h bytes) || plaintext || tag room`: encrypts the plaintext in place,
+    /// writes the tag, and spends the counter.
+    #[inline]
+    fn seal_laid_out(
+        &mut self,
+        header: Header,
+        metadata: &[u8],
+        frame: &mut [u8],
+        h: usize,
+    ) -> Result<Header, FrameError> {
+        let t = self.suite.tag_len();
+        let (hdr, rest) = frame.split_at_mut(h);
+        let n = rest.len().checked_sub(t).ok_or(FrameError::TooLarge)?;
         let aad: &[u8] = if metadata.is_empty() {
-            &hbytes[..h]
+            hdr
         } else {
             self.aad.clear();
-            self.aad.extend_from_slice(&hbytes[..h]);
+            self.aad.extend_from_slice(hdr);
             self.aad.extend_from_slice(metadata);
             &self.aad
         };
         let nonce = key::nonce(&self.salt, header.ctr);
-        let (data, tag) = frame[h..].split_at_mut(n);
+        let (data, tag) = rest.split_at_mut(n);
         self.aead
             .seal(&nonce, aad, data, tag)
             .map_err(|_| FrameError::TooLarge)?;

@@ -55,15 +55,12 @@ fn aes_ctr_hmac_aead() {
         data.extend_from_slice(&tag);
         assert_eq!(data, ct, "{s} seal");
 
-        let mut buf = [&[0xAA; 3][..], &ct].concat();
-        let n = aead.open_within(&nonce, &aad, &mut buf, 3).unwrap();
+        let mut buf = ct.clone();
+        let n = aead.open(&nonce, &aad, &mut buf).unwrap();
         assert_eq!(&buf[..n], &pt[..], "{s} open");
 
         let mut bad = ct.clone();
         *bad.last_mut().unwrap() ^= 1;
-        assert!(
-            aead.open_within(&nonce, &aad, &mut bad, 0).is_err(),
-            "{s} forged tag"
-        );
+        assert!(aead.open(&nonce, &aad, &mut bad).is_err(), "{s} forged tag");
     }
 }

@@ -72,14 +72,12 @@ impl FrameAead for AesCtrHmac {
         Ok(())
     }
 
-    fn open_within(
+    fn open(
         &self,
         nonce: &[u8; NONCE_LEN],
         aad: &[u8],
-        buf: &mut [u8],
-        src: usize,
+        body: &mut [u8],
     ) -> Result<usize, Unspecified> {
-        let body = buf.get_mut(src..).ok_or(Unspecified)?;
         let pt_len = body.len().checked_sub(self.tag_len).ok_or(Unspecified)?;
         if pt_len as u64 >= (1u64 << 36) {
             return Err(Unspecified);
@@ -89,7 +87,6 @@ impl FrameAead for AesCtrHmac {
             .verify_truncated_left(tag)
             .map_err(|_| Unspecified)?;
         self.apply_ctr(nonce, ct);
-        buf.copy_within(src..src + pt_len, 0);
         Ok(pt_len)
     }
 }

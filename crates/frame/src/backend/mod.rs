@@ -30,15 +30,15 @@ pub(crate) trait FrameAead: Send + Sync {
         tag: &mut [u8],
     ) -> Result<(), Unspecified>;
 
-    /// `buf[src..]` holds ciphertext || tag. Verifies the tag, then decrypts so that the
-    /// plaintext ends up at the front of `buf`; returns its length. On failure `buf`'s contents
-    /// are unspecified.
-    fn open_within(
+    /// `body` holds ciphertext || tag. Verifies the tag and decrypts in place, so the
+    /// plaintext is `body[..len]`; returns `len`. Nothing is moved (the caller decides whether
+    /// the plaintext must go to the front of its buffer). On failure `body`'s contents are
+    /// unspecified.
+    fn open(
         &self,
         nonce: &[u8; NONCE_LEN],
         aad: &[u8],
-        buf: &mut [u8],
-        src: usize,
+        body: &mut [u8],
     ) -> Result<usize, Unspecified>;
 }
 

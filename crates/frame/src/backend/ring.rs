@@ -43,21 +43,18 @@ impl FrameAead for RingAead {
     }
 
     #[inline]
-    fn open_within(
+    fn open(
         &self,
         nonce: &[u8; NONCE_LEN],
         aad: &[u8],
-        buf: &mut [u8],
-        src: usize,
+        body: &mut [u8],
     ) -> Result<usize, Unspecified> {
-        // open_in_place + one memmove measured faster than ring's shifting `open_within`.
-        let body = buf.get_mut(src..).ok_or(Unspecified)?;
-        let pt_len = self
+        // In place at the body's own offset: ring's shifting `open_within` measured slower than
+        // `open_in_place` plus a `memmove`, and a `BytesMut` caller needs no move at all.
+        Ok(self
             .0
             .open_in_place(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), body)
             .map_err(|_| Unspecified)?
-            .len();
-        buf.copy_within(src..src + pt_len, 0);
-        Ok(pt_len)
+            .len())
     }
 }

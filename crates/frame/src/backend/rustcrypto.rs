@@ -42,21 +42,18 @@ where
         Ok(())
     }
 
-    fn open_within(
+    fn open(
         &self,
         nonce: &[u8; NONCE_LEN],
         aad: &[u8],
-        buf: &mut [u8],
-        src: usize,
+        body: &mut [u8],
     ) -> Result<usize, Unspecified> {
-        let body = buf.get_mut(src..).ok_or(Unspecified)?;
         let pt_len = body.len().checked_sub(16).ok_or(Unspecified)?;
         let (ct, tag) = body.split_at_mut(pt_len);
         let tag: [u8; 16] = (&*tag).try_into().map_err(|_| Unspecified)?;
         self.0
             .decrypt_inout_detached(nonce.into(), aad, ct.into(), &tag.into())
             .map_err(|_| Unspecified)?;
-        buf.copy_within(src..src + pt_len, 0);
         Ok(pt_len)
     }
 }
