@@ -1,0 +1,149 @@
+//! Shared helpers of the issue-7 tests (hostile relay, faults): meeting configs, event waits
+//! (timeouts are failure guards only, never the thing asserted), and blob classification.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use hush_client::{
+    Admit, ClientRole, Meeting, MeetingConfig, MeetingEvent, MeetingEvents, Stats, TrustAnchor,
+};
+use hush_group::Message;
+
+/// How long any single wait may take before the test fails.
+pub const GUARD: Duration = Duration::from_secs(15);
+
+pub fn host_role() -> ClientRole {
+    ClientRole::Host {
+        admit: Admit::Auto,
+        admit_connectors: false,
+    }
+}
+
+pub fn config(
+    addr: SocketAddr,
+    pin: [u8; 32],
+    room: &str,
+    name: &str,
+    role: ClientRole,
+) -> MeetingConfig {
+    MeetingConfig::new(addr, TrustAnchor::Sha256(pin), room, name)
+        .unwrap()
+        .with_role(role)
+}
+
+pub async fn join(cfg: MeetingConfig) -> (Meeting, MeetingEvents) {
+    Meeting::join(cfg).await.unwrap()
+}
+
+/// Waits for the first event matching `f`, skipping others.
+pub async fn wait_for<T>(
+    events: &mut MeetingEvents,
+    mut f: impl FnMut(&MeetingEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(GUARD, async {
+        loop {
+            let ev = events.recv().await.expect("event channel closed");
+            if let Some(t) = f(&ev) {
+                return t;
+            }
+        }
+    })
+    .await
+    .expect("timed out waiting for an event")
+}
+
+/// Waits until the client holds an epoch whose roster lists `n` members; returns its code.
+pub async fn wait_members(m: &Meeting, events: &mut MeetingEvents, n: usize) -> String {
+    wait_for(events, |ev| match ev {
+        MeetingEvent::RosterChanged(v) if v.members.len() == n => Some(()),
+        _ => None,
+    })
+    .await;
+    m.security_code().unwrap()
+}
+
+/// Waits for the media frame whose payload is `payload`.
+pub async fn wait_media(events: &mut MeetingEvents, payload: &[u8]) -> hush_client::MediaFrame {
+    wait_for(events, |ev| match ev {
+        MeetingEvent::Media(f) if f.payload == payload => Some(f.clone()),
+        _ => None,
+    })
+    .await
+}
+
+/// Waits until a counter of `m` reaches `n` (the counters move on the meeting's own task).
+pub async fn wait_stat(m: &Meeting, what: &str, f: impl Fn(&Stats) -> u64, n: u64) {
+    tokio::time::timeout(GUARD, async {
+        while f(&m.stats()) < n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} never reached {n}: {:?}", m.stats()));
+}
+
+/// Seals and sends `payload` as one media frame.
+pub async fn send(m: &Meeting, payload: &[u8]) {
+    m.send_media(&mut BytesMut::from(payload)).await.unwrap();
+}
+
+/// Sends a clean frame and waits for it on `events`: everything `m` sent before it, on the same
+/// path, has been handled by the receiver (the hostile relay keeps one sender's order). Returns
+/// the payloads of the other media that opened meanwhile, in order.
+pub async fn sentinel(m: &Meeting, events: &mut MeetingEvents, tag: &str) -> Vec<Bytes> {
+    let p = format!("sentinel-{tag}");
+    send(m, p.as_bytes()).await;
+    let mut seen = Vec::new();
+    wait_for(events, |ev| match ev {
+        MeetingEvent::Media(f) if f.payload == p.as_bytes() => Some(()),
+        MeetingEvent::Media(f) => {
+            seen.push(f.payload.clone());
+            None
+        }
+        _ => None,
+    })
+    .await;
+    seen
+}
+
+/// Drains what is queued on `events` now, returning the payloads of media that opened.
+pub fn drain_media(events: &mut MeetingEvents) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        if let MeetingEvent::Media(f) = ev {
+            out.push(f.payload);
+        }
+    }
+    out
+}
+
+/// The group message a blob holds, if it is one.
+pub fn group(bytes: &[u8]) -> Option<Message> {
+    Message::decode(bytes).ok()
+}
+
+pub fn is_roster(bytes: &[u8]) -> bool {
+    matches!(group(bytes), Some(Message::Roster(_)))
+}
+
+pub fn is_epoch_key(bytes: &[u8]) -> bool {
+    matches!(group(bytes), Some(Message::EpochKey(_)))
+}
+
+/// A roster's epoch, if the blob is a roster.
+pub fn roster_epoch(bytes: &[u8]) -> Option<u64> {
+    match group(bytes) {
+        Some(Message::Roster(r)) => Some(r.content.epoch),
+        _ => None,
+    }
+}
+
+/// An epoch key's (epoch, recipient index), if the blob is one.
+pub fn key_of(bytes: &[u8]) -> Option<(u64, u16)> {
+    match group(bytes) {
+        Some(Message::EpochKey(k)) => Some((k.content.epoch, k.content.recipient_index)),
+        _ => None,
+    }
+}
