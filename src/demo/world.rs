@@ -219,11 +219,16 @@ impl Party {
         let (meeting, events): (Meeting, MeetingEvents) = Meeting::join(config)
             .await
             .with_context(|| format!("{name} cannot join"))?;
-        Ok(Party {
+        Ok(Party::from_events(name, meeting, events))
+    }
+
+    /// A party over a meeting joined elsewhere (e.g. by a connector), logging `events`.
+    pub fn from_events(name: String, meeting: Meeting, events: MeetingEvents) -> Party {
+        Party {
             name,
             meeting,
             log: Log::spawn(events),
-        })
+        }
     }
 
     /// Waits until `cond` holds (re-checked on each of this party's events), at most [`GUARD`].

@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use hush_client::net::NetError;
 use hush_client::{ClientRole, MeetingError, MeetingEvent, Refusal};
+use hush_connector::udp::Reassembler;
+use hush_connector::{Connector, SinkConfig};
 use hush_group::{GroupError, Role};
 use hush_wire::ParticipantId;
 
@@ -25,12 +27,20 @@ pub async fn connector(run: &mut Run) -> anyhow::Result<()> {
     let (alice, bob, carol) = (&run.alice, &run.bob, &run.carol);
     run.ev.c2.connector = CONNECTOR.to_owned();
     run.ev.c2.code_before = alice.code();
-    let gw = Party::join(
+    // The real bridge (hush-connector): it joins as a connector and re-emits every payload it
+    // decrypts to the legacy endpoint, in the clear.
+    let sinks = SinkConfig {
+        udp: Some(sink_addr),
+        ..SinkConfig::default()
+    };
+    let (bridge, events) = Connector::join(
         run.world
             .e2ee
             .config(MAIN_ROOM, CONNECTOR, ClientRole::Connector)?,
+        sinks,
     )
     .await?;
+    let gw = Party::from_events(CONNECTOR.to_owned(), bridge.meeting().clone(), events);
     if let Some(req) = answer(alice, &gw, true).await {
         run.ev.c2.requested_role = match req.role {
             Role::Connector => "connector".to_owned(),
@@ -56,17 +66,13 @@ pub async fn connector(run: &mut Run) -> anyhow::Result<()> {
     let text = "C2 to the phone bridge: dial-in participants hear this";
     run.ev.c2.plaintext = text.to_owned();
     send(alice, text).await?;
-    // The connector's job: re-emit what it decrypted to the legacy endpoint, in the clear.
-    if let Some(payload) = gw.media_with(text.as_bytes()).await {
-        sink.send_to(&payload, sink_addr).await?;
-    }
-    let mut buf = vec![0u8; 2048];
-    if let Ok(Ok((n, _))) = tokio::time::timeout(GUARD, sink.recv_from(&mut buf)).await {
-        run.ev.c2.sink_received = String::from_utf8_lossy(&buf[..n]).into_owned();
-        run.ev.c2.sink_got_plaintext = &buf[..n] == text.as_bytes();
+    // What the legacy endpoint receives: the connector's datagrams (SPEC §13.3), reassembled.
+    if let Some(payload) = legacy_endpoint_receive(&sink, text.as_bytes()).await {
+        run.ev.c2.sink_received = String::from_utf8_lossy(&payload).into_owned();
+        run.ev.c2.sink_got_plaintext = payload == text.as_bytes();
     }
     run.needles.names.push(CONNECTOR.to_owned());
-    let _ = gw.meeting.leave().await;
+    let _ = bridge.stop().await;
     converge(alice, &[bob, carol], 3).await;
     for p in [alice, bob, carol] {
         p.until(|m| m.e2ee_status().is_some_and(|s| s.to_string() == "e2ee: on"))
@@ -82,6 +88,25 @@ pub async fn connector(run: &mut Run) -> anyhow::Result<()> {
         .stages
         .push(stage("the connector left", &[alice, bob, carol]));
     Ok(())
+}
+
+/// Reads the connector's datagrams at the legacy endpoint until a reassembled payload contains
+/// `needle` (other frames of the meeting may arrive first), at most [`GUARD`].
+async fn legacy_endpoint_receive(sink: &tokio::net::UdpSocket, needle: &[u8]) -> Option<Vec<u8>> {
+    let mut reassembler = Reassembler::new();
+    let mut buf = vec![0u8; 65536];
+    let deadline = tokio::time::Instant::now() + GUARD;
+    loop {
+        let (n, _) = tokio::time::timeout_at(deadline, sink.recv_from(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
+        if let Ok(Some(frame)) = reassembler.push(&buf[..n])
+            && scan::contains(&frame.payload, needle)
+        {
+            return Some(frame.payload);
+        }
+    }
 }
 
 /// C11: Carol leaves but keeps her keys and keeps listening; Alice keeps sending.
