@@ -19,7 +19,7 @@
 //! use hush_client::{MeetingConfig, TrustAnchor};
 //! use hush_connector::{Connector, SinkConfig};
 //! let config = MeetingConfig::new(relay, TrustAnchor::Sha256(pin), "room", "Phone bridge")?;
-//! let sinks = SinkConfig { udp: Some("127.0.0.1:9999".parse().unwrap()), ..SinkConfig::default() };
+//! let sinks = SinkConfig { udp: "127.0.0.1:9999".parse().ok(), ..SinkConfig::default() };
 //! let (connector, _events) = Connector::join(config, sinks).await?;
 //! connector.wait_admitted(std::time::Duration::from_secs(60)).await?;
 //! // ... later:

@@ -18,6 +18,20 @@ use hush_connector::{Connector, SinkConfig};
 use hush_group::Role;
 use tokio::net::UdpSocket;
 
+/// Waits for the host's next admission request.
+async fn next_request(hev: &mut hush_client::MeetingEvents) -> hush_client::AdmissionRequest {
+    let fut = async {
+        loop {
+            if let hush_client::MeetingEvent::AdmissionRequest(r) = hev.recv().await.unwrap() {
+                return r;
+            }
+        }
+    };
+    tokio::time::timeout(GUARD, fut)
+        .await
+        .expect("no admission request")
+}
+
 const OFF: &str = "e2ee: off (connector Phone Bridge decrypts)";
 
 /// Receives datagrams until `n` frames are complete; returns their payloads.
@@ -278,4 +292,54 @@ async fn bad_sinks_fail_before_joining() {
     // Nobody ever reached the relay.
     let stats = relay.relay.as_ref().unwrap().handle.stats();
     assert_eq!(stats.connections_total, 0);
+}
+
+#[tokio::test]
+async fn in_ask_mode_only_an_explicit_yes_admits_a_connector() {
+    let relay = TestRelay::start().await;
+    let role = ClientRole::Host {
+        admit: hush_client::Admit::Ask,
+        admit_connectors: false,
+    };
+    let (host, mut hev) = join(relay.config("c4", "Host", role)).await;
+    let sinks = || SinkConfig {
+        udp: Some("127.0.0.1:9".parse().unwrap()),
+        ..SinkConfig::default()
+    };
+    let cfg = |name: &str| relay.config("c4", name, ClientRole::Connector);
+
+    // Refused: it never gets a key.
+    let (no, _nev) = Connector::join(cfg("Denied Bridge"), sinks())
+        .await
+        .unwrap();
+    let req = next_request(&mut hev).await;
+    assert_eq!(
+        (req.name.as_str(), req.role),
+        ("Denied Bridge", Role::Connector)
+    );
+    host.admit(req.relay_id, false).await.unwrap();
+
+    // Accepted: the explicit yes is the consent.
+    let (yes, _yev) = Connector::join(cfg("Welcome Bridge"), sinks())
+        .await
+        .unwrap();
+    let req = next_request(&mut hev).await;
+    assert_eq!(
+        (req.name.as_str(), req.role),
+        ("Welcome Bridge", Role::Connector)
+    );
+    host.admit(req.relay_id, true).await.unwrap();
+    yes.wait_admitted(GUARD).await.unwrap();
+    until(&host, &mut hev, "status off", |m| {
+        status(m) == "e2ee: off (connector Welcome Bridge decrypts)"
+    })
+    .await;
+    assert_eq!(members(&host), 2);
+    assert_eq!(
+        no.meeting().epoch(),
+        None,
+        "the refused connector holds no key"
+    );
+    assert_eq!(yes.stop().await.unwrap().frames_bridged, 0);
+    no.stop().await.unwrap();
 }
