@@ -1,7 +1,9 @@
-//! The meeting's driver task: owns the connection's events, the group state machine (host or
-//! member, SPEC §8.8–§8.9) or the transport-mode keys (SPEC §12), the `Opener` and its epochs,
-//! the timers, and reconnection. It reacts to three sources: network events, commands from the
-//! handles, and the earliest group timer.
+//! The meeting's driver task: owns the connection's control events, the group state machine
+//! (host or member, SPEC §8.8–§8.9) or the transport-mode keys (SPEC §12), the timers, and
+//! reconnection. It installs and erases the `Opener`'s keys (in [`Inbound`], under its lock);
+//! media frames do not pass through it: the connection's readers open them in [`Inbound`].
+//! It reacts to three sources: network events, commands from the handles, and the earliest
+//! group timer.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -20,7 +22,7 @@ use crate::blob::{BlobClass, classify};
 use crate::config::{Admit, ClientRole, MeetingConfig};
 use crate::error::MeetingError;
 use crate::event::{AdmissionRequest, E2eeStatus, MeetingEvent, Refusal};
-use crate::keys::Keys;
+use crate::keys::Inbound;
 use crate::meeting::connect_and_join;
 use crate::net::{self, RelayConnection};
 use crate::shared::{Shared, lock};
@@ -75,7 +77,8 @@ pub(crate) struct Driver {
     rng: StdRng,
     start: Instant,
     mode: Mode,
-    keys: Keys,
+    /// The keys and the media receive path, shared with the connection's readers.
+    inbound: Arc<Inbound>,
     /// Left with keys kept (test hook): keep opening, never queue or install.
     frozen: bool,
 }
@@ -107,9 +110,11 @@ fn target(id: u64) -> Target {
 }
 
 impl Driver {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn start(
         cfg: MeetingConfig,
         shared: Arc<Shared>,
+        inbound: Arc<Inbound>,
         conn: Arc<RelayConnection>,
         net: net::Events,
         joined: net::Joined,
@@ -118,7 +123,7 @@ impl Driver {
     ) -> Result<Self, MeetingError> {
         let rng = crate::rng::os_rng()?;
         let mut d = Driver {
-            keys: Keys::new(shared.clone()),
+            inbound,
             cfg,
             shared,
             conn,
@@ -265,7 +270,7 @@ impl Driver {
             Mode::Member(m) => m.poll_timeout(),
             Mode::Transport(_) => None,
         };
-        match (group, self.keys.poll_timeout()) {
+        match (group, self.inbound.keys().poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -273,8 +278,11 @@ impl Driver {
 
     async fn on_timer(&mut self) {
         let now = self.now();
-        for epoch in self.keys.poll(now) {
-            self.keys.expire(epoch);
+        {
+            let mut keys = self.inbound.keys();
+            for epoch in keys.poll(now) {
+                keys.expire(epoch);
+            }
         }
         match &mut self.mode {
             Mode::Host(h) => match h.host.handle_timeout(now, &mut self.rng) {
@@ -291,13 +299,9 @@ impl Driver {
 
     async fn on_net(&mut self, ev: net::Event) {
         match ev {
-            net::Event::Media(frame) => {
-                if let Some(ev) = self.keys.on_media(frame, &self.mode, self.frozen)
-                    && self.events.try_send(ev).is_err()
-                {
-                    Counters::inc(&self.shared.counters.dropped_events);
-                }
-            }
+            // Media goes to `Inbound` straight from the readers; a connection made without
+            // it (never, for a meeting) would deliver here.
+            net::Event::Media(frame) => net::MediaSink::on_media(&*self.inbound, frame),
             net::Event::Deliver { from, blob } => self.on_blob(from.0, blob).await,
             net::Event::PeerJoined { id } => {
                 // A joiner still without a roster asks every newcomer: the host may come later.
@@ -328,7 +332,7 @@ impl Driver {
         match classify(from, &blob) {
             BlobClass::Group => self.on_group(from, &blob).await,
             BlobClass::Data => {
-                let r = self.keys.on_data(from, blob, &self.mode, self.frozen);
+                let r = self.inbound.keys().on_data(from, blob);
                 match r {
                     Ok(Some(ev)) => self.emit(ev).await,
                     Ok(None) => {}
@@ -441,7 +445,7 @@ impl Driver {
                     }
                 }
                 G::RosterChanged(view) => {
-                    self.keys.set_roster(&view);
+                    self.inbound.keys().set_roster(&view);
                     lock(&self.shared.view).roster = Some(view.clone());
                     self.emit(MeetingEvent::RosterChanged(view)).await;
                 }
@@ -451,10 +455,15 @@ impl Driver {
                     receivers,
                 } => {
                     let others = receivers.len();
-                    match self.keys.install_epoch(epoch, &my_sender, &receivers) {
-                        Ok(()) => {
+                    let r = {
+                        let mut keys = self.inbound.keys();
+                        keys.install_epoch(epoch, &my_sender, &receivers)
+                            .map(|()| self.inbound.release_held(&mut keys))
+                    };
+                    match r {
+                        Ok(data) => {
                             ready = Some((epoch, others));
-                            for ev in self.keys.retry_future(&self.mode) {
+                            for ev in data {
                                 self.emit(ev).await;
                             }
                         }
@@ -470,10 +479,10 @@ impl Driver {
                     lock(&self.shared.view).e2ee = Some(s.clone());
                     self.emit(MeetingEvent::E2ee(s)).await;
                 }
-                G::EpochExpired { epoch } => self.keys.expire(epoch),
+                G::EpochExpired { epoch } => self.inbound.keys().expire(epoch),
                 G::Removed => {
                     if !self.frozen {
-                        self.keys.clear();
+                        self.inbound.keys().clear();
                         ready = Some((0, 0));
                     }
                     self.emit(MeetingEvent::Removed).await;
@@ -503,11 +512,13 @@ impl Driver {
             let msg = format!("epoch {} older than {}", issued.epoch, cur.epoch);
             return self.refuse(0, Refusal::KeyService(msg)).await;
         }
-        match self
-            .keys
-            .install_issued(&issued, current.as_ref(), now, grace)
-        {
-            Ok(()) => {
+        let r = {
+            let mut keys = self.inbound.keys();
+            keys.install_issued(&issued, current.as_ref(), now, grace)
+                .map(|()| self.inbound.release_held(&mut keys))
+        };
+        match r {
+            Ok(data) => {
                 let epoch = issued.epoch;
                 *current = Some(issued);
                 self.shared.set_ready(epoch, 0);
@@ -521,7 +532,7 @@ impl Driver {
                     self.emit(MeetingEvent::E2ee(E2eeStatus::KeysIssuedByRelay))
                         .await;
                 }
-                for ev in self.keys.retry_future(&self.mode) {
+                for ev in data {
                     self.emit(ev).await;
                 }
             }
@@ -611,6 +622,7 @@ impl Driver {
                             (Ok(bytes), Some(host)) => {
                                 self.send(target(host), bytes).await;
                                 self.frozen = true;
+                                self.inbound.keys().frozen = true;
                                 self.shared.set_sealer(None);
                                 Ok(())
                             }
@@ -643,7 +655,7 @@ impl Driver {
             }
         }
         self.shared.set_sealer(None);
-        self.keys.clear();
+        self.inbound.keys().clear();
         let _ = self.conn.leave().await;
         self.conn.close().await;
     }
@@ -653,7 +665,7 @@ impl Driver {
     async fn reconnect(&mut self, reason: String) -> bool {
         self.shared.set_sealer(None);
         self.shared.set_ready(0, 0);
-        self.keys.clear();
+        self.inbound.keys().clear();
         self.emit(MeetingEvent::Disconnected {
             reason: reason.clone(),
             reconnecting: true,
@@ -663,7 +675,7 @@ impl Driver {
         let mut backoff = Duration::from_millis(100);
         loop {
             tokio::time::sleep(backoff).await;
-            match connect_and_join(&self.cfg).await {
+            match connect_and_join(&self.cfg, self.inbound.clone()).await {
                 Ok((conn, events, joined)) => {
                     let conn = Arc::new(conn);
                     self.conn = conn.clone();

@@ -3,23 +3,36 @@
 //! the shared state), a bounded queue for frames of an epoch whose keys have not arrived yet
 //! (the relay may forward a sender's first frames of a new epoch before the host's key message
 //! reaches this client), and transport mode's lazily derived keys (SPEC §12).
+//!
+//! [`Inbound`] is the media hot path: the connection's datagram and stream readers hand each
+//! frame to it, and it opens the frame in place under a short lock and puts the event on the
+//! application's channel, with no hop through the driver. The driver takes the same lock to
+//! install and erase keys, so a frame is never opened under a key the group layer has not
+//! installed, and frames held for a not-yet-keyed epoch are released under the lock before any
+//! newer frame of that epoch can be opened (per-sender order is kept).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 use hush_frame::{BaseKey, CipherSuite, FrameError, Opened, Opener, Sealer};
 use hush_group::{RosterView, SenderSecret, split_kid};
 use hush_keyservice::Issued;
+use tokio::sync::mpsc;
 
 use crate::blob::{AfterClassByte, DATA_AAD, DataKind};
-use crate::driver::Mode;
 use crate::event::{DataMessage, MediaFrame, MeetingEvent};
-use crate::shared::{SealState, Shared};
+use crate::net::MediaSink;
+use crate::shared::{SealState, Shared, lock};
 use crate::stats::Counters;
 
 /// Frames of a not-yet-keyed epoch kept at most (oldest dropped first).
 const FUTURE_QUEUE: usize = 1024;
+
+/// Size of the blocks received frames are copied into when quinn's buffer is shared (several
+/// datagrams of one GRO batch live in one allocation): one allocation per block, not per frame.
+/// A block is freed when the last frame cut from it is dropped.
+const ARENA_BLOCK: usize = 64 * 1024;
 
 #[derive(Default)]
 struct EpochKeys {
@@ -32,6 +45,59 @@ enum Queued {
     Data { from: u64, blob: BytesMut },
 }
 
+/// The media receive path shared by the connection's readers and the driver.
+pub(crate) struct Inbound {
+    keys: Mutex<Keys>,
+    events: mpsc::Sender<MeetingEvent>,
+    shared: Arc<Shared>,
+}
+
+impl Inbound {
+    pub(crate) fn new(shared: Arc<Shared>, events: mpsc::Sender<MeetingEvent>) -> Self {
+        Inbound {
+            keys: Mutex::new(Keys::new(shared.clone())),
+            events,
+            shared,
+        }
+    }
+
+    /// The keys, locked (never held across an await).
+    pub(crate) fn keys(&self) -> MutexGuard<'_, Keys> {
+        lock(&self.keys)
+    }
+
+    /// Puts a media event on the application's channel; a full channel drops it (counted).
+    fn push(&self, ev: MeetingEvent) {
+        if self.events.try_send(ev).is_err() {
+            Counters::inc(&self.shared.counters.dropped_events);
+        }
+    }
+
+    /// After new keys (call with the lock held): releases the held frames of the now keyed
+    /// epoch. Media events go to the channel at once, before any later frame can be opened;
+    /// data events are returned for the driver to emit in order with the other data.
+    pub(crate) fn release_held(&self, keys: &mut Keys) -> Vec<MeetingEvent> {
+        let mut data = Vec::new();
+        for ev in keys.retry_future() {
+            match ev {
+                MeetingEvent::Media(_) => self.push(ev),
+                ev => data.push(ev),
+            }
+        }
+        data
+    }
+}
+
+impl MediaSink for Inbound {
+    fn on_media(&self, frame: Bytes) {
+        let mut keys = self.keys();
+        let buf = keys.to_mut(frame);
+        if let Some(ev) = keys.open_media(buf) {
+            self.push(ev);
+        }
+    }
+}
+
 pub(crate) struct Keys {
     shared: Arc<Shared>,
     opener: Opener,
@@ -39,6 +105,12 @@ pub(crate) struct Keys {
     keyed: Option<u64>,
     future: VecDeque<(u64, Queued)>,
     expiring: Vec<(u64, u64)>,
+    /// Transport mode: the issued epoch, to derive a sender's key on first sight (SPEC §12).
+    transport: Option<Issued>,
+    /// Left with keys kept (test hook): keep opening, never queue.
+    pub(crate) frozen: bool,
+    /// Where shared received frames are copied to be opened (see [`ARENA_BLOCK`]).
+    arena: BytesMut,
 }
 
 fn base_key(s: &SenderSecret) -> Result<BaseKey, FrameError> {
@@ -47,11 +119,6 @@ fn base_key(s: &SenderSecret) -> Result<BaseKey, FrameError> {
 
 fn suite_of(id: u16) -> Result<CipherSuite, FrameError> {
     CipherSuite::from_id(id).ok_or_else(|| FrameError::UnknownSuite(format!("0x{id:04x}")))
-}
-
-fn to_mut(b: Bytes) -> BytesMut {
-    b.try_into_mut()
-        .unwrap_or_else(|shared| BytesMut::from(&shared[..]))
 }
 
 impl Keys {
@@ -63,6 +130,24 @@ impl Keys {
             keyed: None,
             future: VecDeque::new(),
             expiring: Vec::new(),
+            transport: None,
+            frozen: false,
+            arena: BytesMut::new(),
+        }
+    }
+
+    /// A mutable buffer holding `b`: quinn's own when nothing else shares it (no copy), else a
+    /// copy cut from the arena (an allocation per [`ARENA_BLOCK`] bytes, not per frame).
+    fn to_mut(&mut self, b: Bytes) -> BytesMut {
+        match b.try_into_mut() {
+            Ok(m) => m,
+            Err(shared) => {
+                if self.arena.capacity() < shared.len() {
+                    self.arena.reserve(ARENA_BLOCK.max(shared.len()));
+                }
+                self.arena.extend_from_slice(&shared);
+                self.arena.split()
+            }
         }
     }
 
@@ -73,6 +158,7 @@ impl Keys {
         self.keyed = None;
         self.future.clear();
         self.expiring.clear();
+        self.transport = None;
         self.shared.set_sealer(None);
     }
 
@@ -130,6 +216,7 @@ impl Keys {
         let key = base_key(&mine).map_err(|e| e.to_string())?;
         let sealer = Sealer::new(issued.suite, mine.kid, key);
         self.keyed = Some(issued.epoch);
+        self.transport = Some(issued.clone());
         self.shared.set_sealer(Some(SealState {
             sealer,
             epoch: issued.epoch,
@@ -180,13 +267,12 @@ impl Keys {
         &mut self,
         aad: &[u8],
         buf: &mut B,
-        mode: &Mode,
     ) -> Result<Opened, FrameError> {
         match self.opener.open(aad, buf) {
             Err(FrameError::UnknownKid(kid)) => {
                 // Transport mode: derive the sender's key on first sight (SPEC §12).
                 let (epoch, index) = split_kid(kid);
-                let Mode::Transport(Some(iss)) = mode else {
+                let Some(iss) = &self.transport else {
                     return Err(FrameError::UnknownKid(kid));
                 };
                 if epoch != iss.epoch || index == iss.your_index {
@@ -194,6 +280,13 @@ impl Keys {
                 }
                 let s = iss.sender(index).map_err(|_| FrameError::UnknownKid(kid))?;
                 self.add_key(epoch, &s)?;
+                // Transport mode has no roster: name the sender once, not per frame.
+                self.epochs
+                    .entry(epoch)
+                    .or_default()
+                    .names
+                    .entry(index)
+                    .or_insert_with(|| Arc::from(format!("#{index}")));
                 self.opener.open(aad, buf)
             }
             r => r,
@@ -208,18 +301,10 @@ impl Keys {
         self.future.push_back((kid, q));
     }
 
-    /// Opens a media frame; `None` if it was refused (counted) or queued for a future epoch.
-    pub(crate) fn on_media(
-        &mut self,
-        frame: Bytes,
-        mode: &Mode,
-        frozen: bool,
-    ) -> Option<MeetingEvent> {
-        self.open_media(to_mut(frame), mode, frozen)
-    }
-
-    fn open_media(&mut self, mut buf: BytesMut, mode: &Mode, frozen: bool) -> Option<MeetingEvent> {
-        match self.open(&[], &mut buf, mode) {
+    /// Opens a media frame in place; `None` if it was refused (counted) or held for a future
+    /// epoch.
+    fn open_media(&mut self, mut buf: BytesMut) -> Option<MeetingEvent> {
+        match self.open(&[], &mut buf) {
             Ok(o) => {
                 Counters::inc(&self.shared.counters.media_opened);
                 let (epoch, sender) = split_kid(o.kid);
@@ -231,7 +316,7 @@ impl Keys {
                     payload: buf.freeze(),
                 }))
             }
-            Err(FrameError::UnknownKid(kid)) if !frozen && self.is_future(kid) => {
+            Err(FrameError::UnknownKid(kid)) if !self.frozen && self.is_future(kid) => {
                 self.queue(kid, Queued::Media(buf));
                 None
             }
@@ -247,20 +332,17 @@ impl Keys {
         &mut self,
         from: u64,
         blob: Bytes,
-        mode: &Mode,
-        frozen: bool,
     ) -> Result<Option<MeetingEvent>, FrameError> {
-        self.open_data(from, to_mut(blob), mode, frozen)
+        let blob = self.to_mut(blob);
+        self.open_data(from, blob)
     }
 
     fn open_data(
         &mut self,
         from: u64,
         mut blob: BytesMut,
-        mode: &Mode,
-        frozen: bool,
     ) -> Result<Option<MeetingEvent>, FrameError> {
-        match self.open(DATA_AAD, &mut AfterClassByte(&mut blob), mode) {
+        match self.open(DATA_AAD, &mut AfterClassByte(&mut blob)) {
             Ok(o) => {
                 if blob.len() < 2 {
                     return Err(FrameError::Truncated {
@@ -279,7 +361,7 @@ impl Keys {
                     payload: blob.freeze().slice(2..),
                 })))
             }
-            Err(FrameError::UnknownKid(kid)) if !frozen && self.is_future(kid) => {
+            Err(FrameError::UnknownKid(kid)) if !self.frozen && self.is_future(kid) => {
                 self.queue(kid, Queued::Data { from, blob });
                 Ok(None)
             }
@@ -287,8 +369,9 @@ impl Keys {
         }
     }
 
-    /// After new keys: opens the queued frames whose epoch is now keyed.
-    pub(crate) fn retry_future(&mut self, mode: &Mode) -> Vec<MeetingEvent> {
+    /// After new keys: opens the queued frames whose epoch is now keyed (see
+    /// [`Inbound::release_held`]).
+    fn retry_future(&mut self) -> Vec<MeetingEvent> {
         let queued = std::mem::take(&mut self.future);
         let mut out = Vec::new();
         for (kid, q) in queued {
@@ -297,8 +380,8 @@ impl Keys {
                 continue;
             }
             let ev = match q {
-                Queued::Media(buf) => self.open_media(buf, mode, false),
-                Queued::Data { from, blob } => match self.open_data(from, blob, mode, false) {
+                Queued::Media(buf) => self.open_media(buf),
+                Queued::Data { from, blob } => match self.open_data(from, blob) {
                     Ok(ev) => ev,
                     Err(e) => {
                         self.shared.counters.refused_frame(&e);

@@ -1,9 +1,11 @@
 //! The application's handle on a meeting ([`Meeting`]): join, send media and data, answer
 //! admissions, rekey, lock, leave, and query the roster, code and status (SPEC §8.9, §11).
 //!
-//! One driver task (see `driver`) owns the connection's events, the group state machine and the
-//! `Opener`. Sending never goes through it: the current `Sealer` sits behind a short mutex, so
-//! [`Meeting::send_media`] seals in place on the caller's task and hands the bytes to the network.
+//! One driver task (see `driver`) owns the connection's control events and the group state
+//! machine, and installs the `Opener`'s keys. Media never goes through it: received frames are
+//! opened in place on the connection's reader task (`keys::Inbound`, the `Opener` behind a short
+//! mutex), and the current `Sealer` sits behind another, so [`Meeting::send_media`] seals in
+//! place on the caller's task and hands the bytes to the network.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use crate::config::MeetingConfig;
 use crate::driver::{Command, Driver};
 use crate::error::MeetingError;
 use crate::event::{E2eeStatus, MeetingEvent};
+use crate::keys::Inbound;
 use crate::net::{self, ConnectOptions, MediaPath};
 use crate::shared::{REKEY_MARGIN, Ready, SealState, Shared, lock};
 use crate::stats::{Counters, Stats};
@@ -47,13 +50,15 @@ impl std::fmt::Debug for Meeting {
 
 pub(crate) async fn connect_and_join(
     config: &MeetingConfig,
+    inbound: Arc<Inbound>,
 ) -> Result<(net::RelayConnection, net::Events, net::Joined), MeetingError> {
     let options = ConnectOptions {
         allow_regions: config.allow_regions.clone(),
         event_capacity: config.event_capacity,
         ..ConnectOptions::default()
     };
-    let (conn, events) = net::connect(config.relay, config.trust.clone(), options).await?;
+    let (conn, events) =
+        net::connect_with_sink(config.relay, config.trust.clone(), options, Some(inbound)).await?;
     match conn.join(&config.room).await {
         Ok(joined) => Ok((conn, events, joined)),
         Err(e) => {
@@ -72,16 +77,19 @@ impl Meeting {
     /// [`MeetingError::NotReady`]; see [`Meeting::wait_ready`].
     pub async fn join(config: MeetingConfig) -> Result<(Meeting, MeetingEvents), MeetingError> {
         hush_group::names::pad_name(&config.name)?;
-        let (conn, net_events, joined) = connect_and_join(&config).await?;
-        let conn = Arc::new(conn);
-        let shared = Arc::new(Shared::new(conn.clone()));
+        let shared = Arc::new(Shared::new());
         let (ev_tx, ev_rx) = mpsc::channel(config.event_capacity.max(16));
+        let inbound = Arc::new(Inbound::new(shared.clone(), ev_tx.clone()));
+        let (conn, net_events, joined) = connect_and_join(&config, inbound.clone()).await?;
+        let conn = Arc::new(conn);
+        shared.set_conn(Some(conn.clone()));
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let relay = config.relay;
         let is_host = config.role.is_host();
         let driver = Driver::start(
             config,
             shared.clone(),
+            inbound,
             conn,
             net_events,
             joined,

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use hush_wire::media::STREAM_TYPE_MEDIA;
 use hush_wire::{ClientMessage, ErrorCode, ParticipantId, RelayMessage, RelayMode, Target};
 use quinn::crypto::rustls::QuicClientConfig;
@@ -335,12 +335,44 @@ fn close(conn: &quinn::Connection, code: ErrorCode, reason: &str) {
     conn.close(quinn::VarInt::from_u32(code.0), reason.as_bytes());
 }
 
+/// Where a connection's media frames go, called on the reader's task for each frame as it
+/// arrives (no channel hop): [`Event::Media`] on the event channel by default, or a meeting's
+/// receive path, which opens the frame in place.
+pub(crate) trait MediaSink: Send + Sync + 'static {
+    /// One media frame, as received (a datagram, or a stream's frame after its type byte).
+    fn on_media(&self, frame: Bytes);
+}
+
+/// The default sink: [`Event::Media`] on the connection's event channel.
+struct ChannelSink {
+    inner: Arc<Inner>,
+    tx: mpsc::Sender<Event>,
+}
+
+impl MediaSink for ChannelSink {
+    fn on_media(&self, frame: Bytes) {
+        if self.tx.try_send(Event::Media(frame)).is_err() {
+            self.inner.media_dropped.fetch_add(1, Relaxed);
+        }
+    }
+}
+
 /// Connects to the relay at `addr`, verifies it against `trust`, reads its `Hello` and applies
 /// the region policy. Nothing but the QUIC handshake is sent before the region check.
 pub async fn connect(
     addr: SocketAddr,
     trust: TrustAnchor,
     options: ConnectOptions,
+) -> Result<(RelayConnection, Events), NetError> {
+    connect_with_sink(addr, trust, options, None).await
+}
+
+/// As [`connect`], with media frames handed to `sink` instead of the event channel.
+pub(crate) async fn connect_with_sink(
+    addr: SocketAddr,
+    trust: TrustAnchor,
+    options: ConnectOptions,
+    sink: Option<Arc<dyn MediaSink>>,
 ) -> Result<(RelayConnection, Events), NetError> {
     let cfg = client_config(&trust)?;
     let bind: SocketAddr = if addr.is_ipv4() {
@@ -413,8 +445,14 @@ pub async fn connect(
         inner.clone(),
         tx.clone(),
     ));
-    tokio::spawn(datagram_reader(conn.clone(), inner.clone(), tx.clone()));
-    tokio::spawn(stream_reader(conn.clone(), inner.clone(), tx));
+    let sink = sink.unwrap_or_else(|| {
+        Arc::new(ChannelSink {
+            inner: inner.clone(),
+            tx,
+        })
+    });
+    tokio::spawn(datagram_reader(conn.clone(), sink.clone()));
+    tokio::spawn(stream_reader(conn.clone(), sink));
     Ok((
         RelayConnection {
             endpoint,
@@ -529,29 +567,28 @@ async fn control_reader(
     let _ = tx.send(closed_event(&conn, end)).await;
 }
 
-fn push_media(inner: &Inner, tx: &mpsc::Sender<Event>, frame: Bytes) {
-    if tx.try_send(Event::Media(frame)).is_err() {
-        inner.media_dropped.fetch_add(1, Relaxed);
-    }
-}
-
-async fn datagram_reader(conn: quinn::Connection, inner: Arc<Inner>, tx: mpsc::Sender<Event>) {
+async fn datagram_reader(conn: quinn::Connection, sink: Arc<dyn MediaSink>) {
     while let Ok(d) = conn.read_datagram().await {
-        push_media(&inner, &tx, d);
+        sink.on_media(d);
     }
 }
 
-async fn stream_reader(conn: quinn::Connection, inner: Arc<Inner>, tx: mpsc::Sender<Event>) {
+async fn stream_reader(conn: quinn::Connection, sink: Arc<dyn MediaSink>) {
     while let Ok(mut recv) = conn.accept_uni().await {
-        let inner = inner.clone();
-        let tx = tx.clone();
+        let sink = sink.clone();
         let conn = conn.clone();
         tokio::spawn(async move {
             let Ok(data) = recv.read_to_end(hush_wire::MAX_FRAME_SIZE + 1).await else {
                 return;
             };
             match hush_wire::media::parse_media_stream(&data) {
-                Ok(_) => push_media(&inner, &tx, Bytes::from(data).slice(1..)),
+                Ok(_) => {
+                    // `advance`, not `slice`: the buffer stays uniquely owned, so the receiver
+                    // can take it back as `BytesMut` and open it in place.
+                    let mut frame = Bytes::from(data);
+                    frame.advance(1);
+                    sink.on_media(frame);
+                }
                 Err(_) => close(&conn, ErrorCode::PROTOCOL_VIOLATION, "bad media stream"),
             }
         });

@@ -55,16 +55,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(conn: Arc<RelayConnection>) -> Self {
-        let view = View {
-            region: conn.relay_region().to_owned(),
-            mode: Some(conn.relay_mode()),
-            ..View::default()
-        };
+    /// Shared state before the connection exists (the receive path must exist to connect);
+    /// [`Shared::set_conn`] sets it and the relay's region and mode.
+    pub(crate) fn new() -> Self {
         Shared {
             sealer: Mutex::new(None),
-            conn: RwLock::new(Some(conn)),
-            view: Mutex::new(view),
+            conn: RwLock::new(None),
+            view: Mutex::new(View::default()),
             counters: Counters::default(),
             ready: watch::Sender::new(Ready::default()),
             rekey_asked: AtomicBool::new(false),
