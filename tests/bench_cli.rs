@@ -1,5 +1,6 @@
 //! `hush bench --json`: the output is exactly one JSON object with the keys of issue 6, and
-//! frames were delivered in every mode. No speed is asserted (speed belongs in BENCHMARKS.md).
+//! frames were delivered in every mode; the `connector` mode re-emits frames to its UDP sink.
+//! No speed is asserted (speed belongs in BENCHMARKS.md).
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -91,4 +92,70 @@ fn bad_arguments_are_one_error_line() {
     assert!(stderr.contains("unknown mode"), "{stderr}");
     let (out, _) = bench(&["--mode", "plain", "--fps", "10", "--frame-size", "4"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn connector_mode_bridges_to_the_udp_sink() {
+    let (out, stdout) = bench(&[
+        "--mode",
+        "connector",
+        "--senders",
+        "1",
+        "--receivers",
+        "2",
+        "--frame-size",
+        "200",
+        "--fps",
+        "100",
+        "--duration",
+        "0.5",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim_end().lines().count(), 1);
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(run["mode"], "connector");
+    // The contract keys, as in every mode.
+    for key in [
+        "senders",
+        "receivers",
+        "frame_size",
+        "duration_s",
+        "frames_sent",
+        "frames_delivered",
+        "frames_per_s",
+        "goodput_mb_s",
+        "peak_rss_mb",
+    ] {
+        number(run, key);
+    }
+    for key in ["p50", "p99", "p999"] {
+        number(&run["latency_us"], key);
+    }
+    for key in ["relay", "clients"] {
+        number(&run["cpu_s_per_1000"], key);
+    }
+    let sent = number(run, "frames_sent");
+    let delivered = number(run, "frames_delivered");
+    assert!(sent > 0.0 && delivered > 0.0, "{run}");
+    // The connector is not one of the receivers: frames delivered counts the two of them.
+    assert!(delivered <= 2.0 * sent, "{run}");
+    assert_eq!(number(run, "frames_bad"), 0.0, "{run}");
+    // It opened frames and re-emitted them; 200 B frames take one datagram each.
+    let bridged = number(run, "connector_frames");
+    assert!(bridged > 0.0 && bridged <= sent, "{run}");
+    assert_eq!(number(run, "connector_datagrams"), bridged, "{run}");
+    assert_eq!(number(run, "connector_udp_errors"), 0.0, "{run}");
+    let datagrams = number(run, "sink_datagrams");
+    assert!(datagrams > 0.0 && datagrams <= bridged, "{run}");
+    // Each datagram: the 16-byte framing header and the 200-byte payload.
+    assert_eq!(number(run, "sink_bytes"), datagrams * 216.0, "{run}");
+    number(run, "connector_cpu_s_per_1000");
 }

@@ -7,8 +7,17 @@
 //! only orchestrates (timers, progress) and is not counted. So on a 2-core machine the relay
 //! and the clients each get at most one core, as two separate processes would.
 //!
+//! `connector` mode: the e2ee meeting plus a `hush_connector::Connector` that joins the same
+//! room last (the host admits connectors), opens every frame and re-emits it to a UDP sink
+//! ([`super::sink`]). The connector runs on a third one-worker runtime named
+//! [`sys::CONNECTOR_THREAD`], counted apart (a service in the provider's cloud is neither the
+//! relay nor a participant's device); the sink is an uncounted blocking thread. With three
+//! busy threads on two cores, the connector takes CPU from the relay and the clients: that
+//! contention is part of what the mode shows.
+//!
 //! Window: CPU is sampled right before the first frame is sent and after the drain (senders
-//! done, then until every expected frame arrived or nothing arrived for 300 ms, at most 3 s).
+//! done, then until every expected frame arrived, and the connector bridged every sent frame,
+//! or nothing arrived for 300 ms, at most 3 s).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,14 +28,16 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use hush_client::net::{self, ConnectOptions, Events, RelayConnection, TrustAnchor};
 use hush_client::{Admit, ClientRole, Meeting, MeetingConfig, MeetingEvent, MeetingEvents};
+use hush_connector::{Connector, SinkConfig};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
 use super::baseline::QuinnMin;
 use super::codec::{RecvCodec, STAMP_LEN, Sealing, SendCodec};
+use super::sink::UdpSink;
 use super::stats::{Histogram, now_ns};
 use super::sys::{self, CpuSnapshot};
-use super::{Mode, Rate, RunResult, Workload};
+use super::{ConnectorResult, Mode, Rate, RunResult, Workload};
 
 /// Room every participant joins.
 const ROOM: &str = "bench";
@@ -46,24 +57,38 @@ struct Tally {
 /// Runs `mode` on workload `w`; `progress` gets the fraction of the sending time elapsed.
 pub fn run(mode: Mode, w: &Workload, progress: &mut dyn FnMut(f64)) -> anyhow::Result<RunResult> {
     w.validate()?;
-    anyhow::ensure!(
-        mode.available(),
-        "mode {mode} is not available in this build yet"
-    );
     let rss_reset = sys::reset_peak_rss();
     if !rss_reset {
         tracing::warn!("cannot reset VmHWM: peak RSS is the process's peak so far");
     }
     let server_rt = runtime(sys::RELAY_THREAD)?;
     let client_rt = runtime(sys::CLIENT_THREAD)?;
+    let bridge = if mode == Mode::Connector {
+        let sink = UdpSink::start()?;
+        Some((runtime(sys::CONNECTOR_THREAD)?, sink))
+    } else {
+        None
+    };
     let server = server_rt.block_on(Server::start(mode, w))?;
-    let result = client_rt.block_on(drive(mode, w, &server, progress));
+    let side = bridge.as_ref().map(|(rt, sink)| BridgeSide {
+        handle: rt.handle().clone(),
+        sink: sink.addr(),
+    });
+    let result = client_rt.block_on(drive(mode, w, &server, side, progress));
     let drops = server.drops();
     server_rt.block_on(server.stop());
     client_rt.shutdown_timeout(Duration::from_secs(1));
     server_rt.shutdown_timeout(Duration::from_secs(1));
+    let sink_counts = bridge.map(|(rt, sink)| {
+        rt.shutdown_timeout(Duration::from_secs(1));
+        sink.stop()
+    });
     let mut r = result?;
     r.server_drops = drops;
+    if let (Some(c), Some(s)) = (&mut r.connector, sink_counts) {
+        c.sink_datagrams = s.datagrams;
+        c.sink_bytes = s.bytes;
+    }
     Ok(r)
 }
 
@@ -75,6 +100,15 @@ fn runtime(name: &str) -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .with_context(|| format!("runtime {name}"))
+}
+
+/// Where the `connector` mode's connector runs and what it sends to.
+#[derive(Clone)]
+struct BridgeSide {
+    /// The connector's runtime.
+    handle: tokio::runtime::Handle,
+    /// The UDP sink.
+    sink: SocketAddr,
 }
 
 /// The server side of a run.
@@ -233,14 +267,17 @@ struct Participant {
     inbox: Option<Inbox>,
 }
 
-/// Connects every participant (on the client runtime) and returns them in index order.
+/// Connects every participant (on the client runtime) and returns them in index order, with
+/// the connector in `connector` mode.
 async fn connect_all(
     mode: Mode,
     w: &Workload,
     target: Option<(SocketAddr, [u8; 32])>,
-) -> anyhow::Result<Vec<Participant>> {
+    bridge: Option<BridgeSide>,
+) -> anyhow::Result<(Vec<Participant>, Option<Connector>)> {
     let n = w.participants();
     let mut out = Vec::with_capacity(n);
+    let mut connector = None;
     match (mode, target) {
         (Mode::UdpFloor, _) => {
             let mut socks = Vec::with_capacity(n);
@@ -280,9 +317,10 @@ async fn connect_all(
             // Let the forwarder register every connection before the first frame.
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        (Mode::E2ee | Mode::Transport, Some((addr, pin))) => {
-            // Participant 0 hosts (admits everyone automatically); each join starts a new
-            // epoch (SPEC §8), so wait until everyone holds the keys of a roster listing all.
+        (Mode::E2ee | Mode::Transport | Mode::Connector, Some((addr, pin))) => {
+            // Participant 0 hosts (admits everyone automatically, and connectors in connector
+            // mode); each join starts a new epoch (SPEC §8), so wait until everyone holds the
+            // keys of a roster listing all (the connector included).
             let mut meetings = Vec::with_capacity(n);
             for i in 0..n {
                 let mut cfg =
@@ -292,15 +330,39 @@ async fn connect_all(
                 if i == 0 {
                     cfg.role = ClientRole::Host {
                         admit: Admit::Auto,
-                        admit_connectors: false,
+                        admit_connectors: mode == Mode::Connector,
                     };
                 }
                 let (m, events) = Meeting::join(cfg).await?;
                 meetings.push((m, events));
             }
+            let mut others = n - 1;
+            if let (Mode::Connector, Some(b)) = (mode, &bridge) {
+                let mut cfg =
+                    MeetingConfig::new(addr, TrustAnchor::Sha256(pin), ROOM, "bench-connector")?;
+                cfg.suite = w.suite;
+                cfg.event_capacity = INBOX;
+                let sinks = SinkConfig {
+                    udp: Some(b.sink),
+                    ..SinkConfig::default()
+                };
+                // Joined on its own runtime, so its endpoint and bridge task run there.
+                let (c, _events) = b
+                    .handle
+                    .spawn(Connector::join(cfg, sinks))
+                    .await
+                    .context("connector task")?
+                    .context("connector join")?;
+                c.meeting()
+                    .wait_for_others(n, READY_TIMEOUT)
+                    .await
+                    .context("waiting for the connector's admission")?;
+                connector = Some(c);
+                others = n;
+            }
             for (m, _) in &meetings {
-                let ready = if mode == Mode::E2ee {
-                    m.wait_for_others(n - 1, READY_TIMEOUT).await
+                let ready = if mode != Mode::Transport {
+                    m.wait_for_others(others, READY_TIMEOUT).await
                 } else {
                     m.wait_ready(READY_TIMEOUT).await
                 };
@@ -329,7 +391,7 @@ async fn connect_all(
         }
         (m, None) => anyhow::bail!("mode {m} needs a server"),
     }
-    Ok(out)
+    Ok((out, connector))
 }
 
 /// Reads a raw quinn connection's datagrams and streams into one queue, as the hush client's
@@ -368,13 +430,16 @@ async fn drive(
     mode: Mode,
     w: &Workload,
     server: &Server,
+    bridge: Option<BridgeSide>,
     progress: &mut dyn FnMut(f64),
 ) -> anyhow::Result<RunResult> {
     let target = server.target();
     let w2 = w.clone();
-    let participants = tokio::spawn(async move { connect_all(mode, &w2, target).await })
-        .await
-        .context("connect task")??;
+    let b2 = bridge.clone();
+    let (participants, connector) =
+        tokio::spawn(async move { connect_all(mode, &w2, target, b2).await })
+            .await
+            .context("connect task")??;
     let sealing = sealing(mode, w);
     let tally = Arc::new(Tally::default());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -432,15 +497,23 @@ async fn drive(
     }
     progress(1.0);
     // Drain.
-    let expected = tally.sent.load(Relaxed) * w.fanout() as u64;
+    let sent = tally.sent.load(Relaxed);
+    let expected = sent * w.fanout() as u64;
+    // The connector is one more member: it gets every sent frame once.
+    let bridged = || connector.as_ref().map_or(0, |c| c.stats().frames_bridged);
+    let bridge_expected = if connector.is_some() { sent } else { 0 };
     let drain_start = Instant::now();
-    let mut last = tally.delivered.load(Relaxed);
+    let mut last = u64::MAX;
     let mut still = Instant::now();
     while drain_start.elapsed() < Duration::from_secs(3) {
-        let d = tally.delivered.load(Relaxed) + tally.bad.load(Relaxed);
-        if d >= expected {
+        let (got, b) = (
+            tally.delivered.load(Relaxed) + tally.bad.load(Relaxed),
+            bridged(),
+        );
+        if got >= expected && b >= bridge_expected {
             break;
         }
+        let d = got + b;
         if d != last {
             last = d;
             still = Instant::now();
@@ -453,6 +526,29 @@ async fn drive(
     let elapsed_s = t0.elapsed().as_secs_f64();
     let peak_rss_mb = sys::peak_rss_mb();
     let _ = stop_tx.send(true);
+    // Stop the connector first (on its runtime). Its final counters (the drain waited for it
+    // to bridge every sent frame, so they match the window's unless the drain timed out) are
+    // compared with what the sink received after it stopped.
+    let connector = match (connector, &bridge) {
+        (Some(c), Some(b)) => {
+            let mut at_end = c.stats();
+            let stopped =
+                tokio::time::timeout(Duration::from_secs(3), b.handle.spawn(c.stop())).await;
+            match stopped {
+                Ok(Ok(Ok(last))) => at_end = last,
+                _ => tracing::warn!("connector did not stop cleanly"),
+            }
+            Some(ConnectorResult {
+                frames_bridged: at_end.frames_bridged,
+                datagrams_sent: at_end.datagrams_sent,
+                udp_errors: at_end.udp_errors,
+                sink_datagrams: 0,
+                sink_bytes: 0,
+                cpu_s: cpu.connector_s,
+            })
+        }
+        _ => None,
+    };
     let mut hist = Histogram::new();
     for r in receivers {
         if let Ok(h) = r.await {
@@ -493,6 +589,7 @@ async fn drive(
         clients_cpu_s: cpu.clients_s,
         peak_rss_mb,
         server_drops: 0,
+        connector,
     })
 }
 

@@ -7,11 +7,13 @@
 //! - [`codec`]: what a frame carries and how it is sealed/opened.
 //! - [`stats`], [`sys`]: latency histogram and clock; per-thread CPU and peak RSS.
 //! - [`report`]: the `--json` object, the table and the ratios.
+//! - [`sink`]: the legacy UDP endpoint of the `connector` mode.
 
 pub mod baseline;
 pub mod codec;
 pub mod harness;
 pub mod report;
+pub mod sink;
 pub mod stats;
 pub mod sys;
 
@@ -65,19 +67,6 @@ impl Mode {
             Mode::E2ee => "e2ee",
             Mode::Connector => "connector",
         }
-    }
-
-    /// Whether this build can run the mode (the others wait for crates being built).
-    pub const fn available(self) -> bool {
-        matches!(
-            self,
-            Mode::UdpFloor
-                | Mode::QuinnMin
-                | Mode::Plain
-                | Mode::Sframe
-                | Mode::Transport
-                | Mode::E2ee
-        )
     }
 }
 
@@ -223,6 +212,26 @@ pub struct RunResult {
     pub peak_rss_mb: f64,
     /// Frames the server counted as dropped (slow receiver), if it counts.
     pub server_drops: u64,
+    /// The connector and its sink (`connector` mode only).
+    pub connector: Option<ConnectorResult>,
+}
+
+/// What the connector of a `connector` run did, over the same window as the rest.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ConnectorResult {
+    /// Frames the connector decrypted and re-emitted (each sent frame once: the connector is
+    /// one more member of the room, not one of the N receivers).
+    pub frames_bridged: u64,
+    /// Datagrams it sent to the sink (SPEC §13.3: one per frame up to 1184 payload bytes).
+    pub datagrams_sent: u64,
+    /// Datagrams (or frames) it could not send.
+    pub udp_errors: u64,
+    /// Datagrams the sink received.
+    pub sink_datagrams: u64,
+    /// Bytes the sink received (framing headers included).
+    pub sink_bytes: u64,
+    /// CPU seconds of the connector's thread.
+    pub cpu_s: f64,
 }
 
 impl RunResult {

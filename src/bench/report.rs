@@ -13,11 +13,15 @@ fn round(x: f64, digits: i32) -> f64 {
 }
 
 /// One run as a JSON object: the keys, then `loss`, `fanout`, `suite`, `frames_bad`,
-/// `latency_samples`, `elapsed_s` (sending plus drain) and `server_drops` (extra keys; the contract's keys are always present).
+/// `latency_samples`, `elapsed_s` (sending plus drain) and `server_drops` (extra keys; the
+/// contract's keys are always present). A `connector` run adds `connector_frames` (frames the
+/// connector opened and re-emitted), `connector_datagrams` (datagrams it sent),
+/// `connector_udp_errors`, `sink_datagrams` and `sink_bytes` (what the UDP sink received) and
+/// `connector_cpu_s_per_1000` (its thread's CPU seconds per 1000 frames it bridged).
 pub fn run_json(r: &RunResult) -> Value {
     let w = &r.workload;
     let (relay, clients) = r.cpu_per_1000();
-    json!({
+    let mut v = json!({
         "mode": r.mode.name(),
         "senders": w.senders,
         "receivers": w.receivers,
@@ -47,7 +51,25 @@ pub fn run_json(r: &RunResult) -> Value {
         "latency_samples": r.latency_samples,
         "elapsed_s": round(r.elapsed_s, 3),
         "server_drops": r.server_drops,
-    })
+    });
+    if let (Some(c), Some(obj)) = (&r.connector, v.as_object_mut()) {
+        let cpu = if c.frames_bridged == 0 {
+            0.0
+        } else {
+            c.cpu_s / (c.frames_bridged as f64 / 1000.0)
+        };
+        for (k, x) in [
+            ("connector_frames", Value::from(c.frames_bridged)),
+            ("connector_datagrams", Value::from(c.datagrams_sent)),
+            ("connector_udp_errors", Value::from(c.udp_errors)),
+            ("sink_datagrams", Value::from(c.sink_datagrams)),
+            ("sink_bytes", Value::from(c.sink_bytes)),
+            ("connector_cpu_s_per_1000", Value::from(round(cpu, 6))),
+        ] {
+            obj.insert(k.to_owned(), x);
+        }
+    }
+    v
 }
 
 /// The whole `--json` output: `{"runs":[...]}`.
@@ -97,6 +119,20 @@ pub fn table(runs: &[RunResult]) -> String {
         s,
         "(relay µs / client µs: CPU per delivered frame; RSS: process-wide peak during the run)"
     );
+    for r in runs {
+        if let Some(c) = &r.connector {
+            let per_frame_us = if c.frames_bridged == 0 {
+                0.0
+            } else {
+                c.cpu_s / c.frames_bridged as f64 * 1e6
+            };
+            let _ = writeln!(
+                s,
+                "connector: {} of {} sent frames bridged, {} datagrams sent, {} received by the sink, {:.2} µs CPU per bridged frame",
+                c.frames_bridged, r.frames_sent, c.datagrams_sent, c.sink_datagrams, per_frame_us
+            );
+        }
+    }
     for line in ratios(runs) {
         let _ = writeln!(s, "{line}");
     }
@@ -120,6 +156,7 @@ pub fn ratios(runs: &[RunResult]) -> Vec<String> {
     let quinn = get(Mode::QuinnMin);
     let udp = get(Mode::UdpFloor);
     let transport = get(Mode::Transport);
+    let connector = get(Mode::Connector);
     ratio(
         "goodput e2ee/plain",
         e2ee.map(RunResult::goodput_mb_s),
@@ -129,6 +166,11 @@ pub fn ratios(runs: &[RunResult]) -> Vec<String> {
         "goodput transport/plain",
         transport.map(RunResult::goodput_mb_s),
         plain.map(RunResult::goodput_mb_s),
+    );
+    ratio(
+        "goodput connector/e2ee",
+        connector.map(RunResult::goodput_mb_s),
+        e2ee.map(RunResult::goodput_mb_s),
     );
     ratio(
         "goodput plain/quinn-min",
@@ -144,6 +186,11 @@ pub fn ratios(runs: &[RunResult]) -> Vec<String> {
         "relay CPU per frame e2ee/plain",
         e2ee.map(per_frame),
         plain.map(per_frame),
+    );
+    ratio(
+        "relay CPU per frame connector/e2ee",
+        connector.map(per_frame),
+        e2ee.map(per_frame),
     );
     ratio(
         "relay CPU per frame plain/quinn-min",

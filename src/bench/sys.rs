@@ -1,7 +1,9 @@
 //! What `hush bench` reads from the kernel: CPU time per thread and the process's peak RSS.
 //!
 //! CPU split (Linux): the relay runs on its own tokio runtime whose threads are named
-//! [`RELAY_THREAD`], the clients on another named [`CLIENT_THREAD`]. Each thread's CPU time is
+//! [`RELAY_THREAD`], the clients on another named [`CLIENT_THREAD`], and in the `connector`
+//! mode the connector on a third named [`CONNECTOR_THREAD`] (counted apart: it is a service in
+//! the provider's cloud, neither the relay nor a participant's device). Each thread's CPU time is
 //! read from `/proc/self/task/<tid>/schedstat` (first field: nanoseconds on CPU; falls back to
 //! `utime + stime` of `/proc/self/task/<tid>/stat` in 10 ms ticks) and summed by name.
 //!
@@ -15,6 +17,8 @@ use std::collections::HashMap;
 pub const RELAY_THREAD: &str = "hush-relay";
 /// Name of the client runtime's threads.
 pub const CLIENT_THREAD: &str = "hush-client";
+/// Name of the connector runtime's threads (`connector` mode).
+pub const CONNECTOR_THREAD: &str = "hush-connector";
 
 /// CPU nanoseconds of every thread of this process, by thread id, with the thread's name.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +33,8 @@ pub struct CpuSplit {
     pub relay_s: f64,
     /// Threads named [`CLIENT_THREAD`].
     pub clients_s: f64,
+    /// Threads named [`CONNECTOR_THREAD`].
+    pub connector_s: f64,
 }
 
 fn thread_cpu_ns(tid: &str) -> Option<u64> {
@@ -79,6 +85,8 @@ impl CpuSnapshot {
                 split.relay_s += s;
             } else if name.starts_with(CLIENT_THREAD) {
                 split.clients_s += s;
+            } else if name.starts_with(CONNECTOR_THREAD) {
+                split.connector_s += s;
             }
         }
         split
@@ -124,6 +132,7 @@ mod tests {
         let split = inside.since(&before);
         assert!(split.relay_s > 0.0, "{split:?}");
         assert_eq!(split.clients_s, 0.0);
+        assert_eq!(split.connector_s, 0.0);
         assert!(peak_rss_mb() > 0.0);
     }
 }
