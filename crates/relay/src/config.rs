@@ -30,7 +30,8 @@ pub struct Limits {
     pub idle_timeout_secs: u64,
     /// Control messages queued per receiver; a receiver whose queue is full is disconnected.
     pub control_queue: usize,
-    /// Stream-carried media frames in flight per receiver; beyond it frames are dropped.
+    /// Stream-carried media frames queued per receiver for its writer (one frame per stream, in
+    /// order); beyond it frames are dropped and counted.
     pub stream_frames_in_flight: usize,
 }
 

@@ -5,14 +5,16 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use hush_wire::media::STREAM_TYPE_MEDIA;
 use hush_wire::sframe_header::Header;
 use hush_wire::{ClientMessage, ErrorCode, RelayMessage, RelayMode, Target};
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 
+use crate::metrics::Metrics;
 use crate::rate::RateLimiter;
-use crate::room::{Member, Membership, Peer, Shared, lock};
+use crate::room::{Member, Membership, Peer, Shared, StreamFrame, lock};
 
 /// Per-connection state shared by its tasks.
 struct ConnState {
@@ -118,10 +120,18 @@ async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, regi
         }
         let _ = send.finish();
     });
+    let (media_tx, media_rx) =
+        mpsc::channel::<StreamFrame>(shared.limits.stream_frames_in_flight.max(1));
+    let media_writer = tokio::spawn(stream_writer(
+        conn.clone(),
+        shared.metrics.clone(),
+        media_rx,
+    ));
     let st = Arc::new(ConnState {
         peer: Peer {
             conn: conn.clone(),
             control: tx,
+            media: media_tx,
         },
         rate: Mutex::new(RateLimiter::new(
             shared.limits.frames_per_second,
@@ -155,6 +165,7 @@ async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, regi
     datagrams.abort();
     streams.abort();
     writer.abort();
+    media_writer.abort();
 }
 
 async fn control_loop(st: &ConnState, mut recv: quinn::RecvStream) {
@@ -314,7 +325,9 @@ async fn stream_loop(st: Arc<ConnState>) {
             if !st.charge(data.len()) {
                 return;
             }
-            let frame = Bytes::from(data).slice(1..);
+            // `advance`, not `slice`: no reference count until the first receiver's clone.
+            let mut frame = Bytes::from(data);
+            frame.advance(1);
             forward(&st, frame, false);
         });
     }
@@ -394,21 +407,36 @@ fn send_media(shared: &Shared, r: &Member, frame: Bytes) {
         }
         return;
     }
-    match r.permits.clone().try_acquire_owned() {
-        Ok(permit) => {
-            let conn = conn.clone();
-            let rec = r.rec.clone();
-            let metrics = shared.metrics.clone();
-            tokio::spawn(async move {
-                if send_stream(conn, frame, permit).await {
-                    rec.stats.media_out.fetch_add(1, Relaxed);
-                    rec.stats.media_bytes_out.fetch_add(len as u64, Relaxed);
-                    metrics.frames_out.fetch_add(1, Relaxed);
-                    metrics.bytes_out.fetch_add(len as u64, Relaxed);
-                }
-            });
+    // The receiver's writer task sends it; a full queue (a slow receiver) drops it.
+    let item = StreamFrame {
+        frame,
+        rec: r.rec.clone(),
+    };
+    match r.peer.media.try_send(item) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => drop_one(shared, r),
+        // The receiver's connection is gone.
+        Err(TrySendError::Closed(_)) => {}
+    }
+}
+
+/// One connection's stream-carried media writer: one frame per unidirectional stream, in queue
+/// order, for the connection's lifetime (no task per frame).
+async fn stream_writer(
+    conn: quinn::Connection,
+    metrics: Arc<Metrics>,
+    mut rx: mpsc::Receiver<StreamFrame>,
+) {
+    while let Some(StreamFrame { frame, rec }) = rx.recv().await {
+        let len = frame.len() as u64;
+        if send_stream(&conn, frame).await {
+            rec.stats.media_out.fetch_add(1, Relaxed);
+            rec.stats.media_bytes_out.fetch_add(len, Relaxed);
+            metrics.frames_out.fetch_add(1, Relaxed);
+            metrics.bytes_out.fetch_add(len, Relaxed);
+        } else if conn.close_reason().is_some() {
+            return;
         }
-        Err(_) => drop_one(shared, r),
     }
 }
 
@@ -424,7 +452,7 @@ fn count_out(shared: &Shared, r: &Member, len: usize) {
     shared.metrics.bytes_out.fetch_add(len as u64, Relaxed);
 }
 
-async fn send_stream(conn: quinn::Connection, frame: Bytes, _permit: OwnedSemaphorePermit) -> bool {
+async fn send_stream(conn: &quinn::Connection, frame: Bytes) -> bool {
     let Ok(mut s) = conn.open_uni().await else {
         return false;
     };

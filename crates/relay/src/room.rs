@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use hush_wire::{ErrorCode, ParticipantId, RelayMessage, Target};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 
 use crate::config::Limits;
 use crate::dump::DumpFiles;
@@ -22,12 +22,22 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The two ends of a connection other tasks may need: the QUIC connection and its bounded
-/// control queue.
+/// The ends of a connection other tasks may need: the QUIC connection, its bounded control
+/// queue, and the bounded queue of its stream-carried media writer.
 #[derive(Debug, Clone)]
 pub(crate) struct Peer {
     pub(crate) conn: quinn::Connection,
     pub(crate) control: mpsc::Sender<Bytes>,
+    /// Stream-carried media frames waiting for the connection's writer task (at most
+    /// `stream_frames_in_flight`; beyond it frames are dropped and counted).
+    pub(crate) media: mpsc::Sender<StreamFrame>,
+}
+
+/// A media frame queued for a receiver's stream writer, with the record its delivery counts to.
+#[derive(Debug)]
+pub(crate) struct StreamFrame {
+    pub(crate) frame: Bytes,
+    pub(crate) rec: Arc<ParticipantRecord>,
 }
 
 /// A participant of a room.
@@ -35,8 +45,6 @@ pub(crate) struct Peer {
 pub(crate) struct Member {
     pub(crate) id: ParticipantId,
     pub(crate) peer: Peer,
-    /// Stream-carried frames in flight to this member.
-    pub(crate) permits: Arc<Semaphore>,
     pub(crate) rec: Arc<ParticipantRecord>,
     pub(crate) dump: Option<DumpFiles>,
 }
@@ -198,7 +206,6 @@ impl Shared {
         let me = Arc::new(Member {
             id,
             peer: peer.clone(),
-            permits: Arc::new(Semaphore::new(self.limits.stream_frames_in_flight.max(1))),
             rec,
             dump: self
                 .dump_dir
