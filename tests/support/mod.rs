@@ -56,11 +56,20 @@ pub async fn wait_for<T>(
 
 /// Waits until the client holds an epoch whose roster lists `n` members; returns its code.
 pub async fn wait_members(m: &Meeting, events: &mut MeetingEvents, n: usize) -> String {
-    wait_for(events, |ev| match ev {
-        MeetingEvent::RosterChanged(v) if v.members.len() == n => Some(()),
+    let epoch = wait_for(events, |ev| match ev {
+        MeetingEvent::RosterChanged(v) if v.members.len() == n => Some(v.epoch),
         _ => None,
     })
     .await;
+    // The roster event comes first in its batch; the code and readiness are published after
+    // the whole batch (on the meeting's own task).
+    tokio::time::timeout(GUARD, async {
+        while m.wait_ready(GUARD).await.unwrap() < epoch {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("epoch never became ready");
     m.security_code().unwrap()
 }
 
