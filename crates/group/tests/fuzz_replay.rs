@@ -140,9 +140,6 @@ fn hand_seeds_reach_the_deep_paths() {
         m.member.handle(100, &outgoing_bytes(o), 0).unwrap();
     }
     assert_eq!(m.member.epoch(), Some(3));
-    for (_, input) in seeds {
-        check_group(&input);
-    }
 }
 
 proptest! {
@@ -167,7 +164,7 @@ proptest! {
 
 proptest! {
     // Each case sets up a real meeting (HPKE, signatures): few cases.
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(ProptestConfig::with_cases(8))]
 
     #[test]
     fn any_bytes_pass_the_group_checks(b in prop::collection::vec(any::<u8>(), 0..96)) {
