@@ -153,6 +153,7 @@ fn connector_mode_bridges_to_the_udp_sink() {
     assert!(bridged > 0.0 && bridged <= sent, "{run}");
     assert_eq!(number(run, "connector_datagrams"), bridged, "{run}");
     assert_eq!(number(run, "connector_udp_errors"), 0.0, "{run}");
+    assert!(bridged + number(run, "connector_dropped") <= sent, "{run}");
     let datagrams = number(run, "sink_datagrams");
     assert!(datagrams > 0.0 && datagrams <= bridged, "{run}");
     // Each datagram: the 16-byte framing header and the 200-byte payload.

@@ -532,6 +532,7 @@ async fn drive(
     let connector = match (connector, &bridge) {
         (Some(c), Some(b)) => {
             let mut at_end = c.stats();
+            let dropped = c.meeting().stats().dropped_events;
             let stopped =
                 tokio::time::timeout(Duration::from_secs(3), b.handle.spawn(c.stop())).await;
             match stopped {
@@ -540,6 +541,7 @@ async fn drive(
             }
             Some(ConnectorResult {
                 frames_bridged: at_end.frames_bridged,
+                frames_dropped: dropped,
                 datagrams_sent: at_end.datagrams_sent,
                 udp_errors: at_end.udp_errors,
                 sink_datagrams: 0,

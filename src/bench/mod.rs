@@ -222,6 +222,9 @@ pub struct ConnectorResult {
     /// Frames the connector decrypted and re-emitted (each sent frame once: the connector is
     /// one more member of the room, not one of the N receivers).
     pub frames_bridged: u64,
+    /// Media frames its meeting dropped because the bridge did not read them in time
+    /// (`hush_client::Stats::dropped_events`, network reader and meeting driver queues).
+    pub frames_dropped: u64,
     /// Datagrams it sent to the sink (SPEC §13.3: one per frame up to 1184 payload bytes).
     pub datagrams_sent: u64,
     /// Datagrams (or frames) it could not send.

@@ -15,7 +15,8 @@ fn round(x: f64, digits: i32) -> f64 {
 /// One run as a JSON object: the keys, then `loss`, `fanout`, `suite`, `frames_bad`,
 /// `latency_samples`, `elapsed_s` (sending plus drain) and `server_drops` (extra keys; the
 /// contract's keys are always present). A `connector` run adds `connector_frames` (frames the
-/// connector opened and re-emitted), `connector_datagrams` (datagrams it sent),
+/// connector opened and re-emitted), `connector_dropped` (frames its meeting dropped because
+/// the bridge fell behind), `connector_datagrams` (datagrams it sent),
 /// `connector_udp_errors`, `sink_datagrams` and `sink_bytes` (what the UDP sink received) and
 /// `connector_cpu_s_per_1000` (its thread's CPU seconds per 1000 frames it bridged).
 pub fn run_json(r: &RunResult) -> Value {
@@ -60,6 +61,7 @@ pub fn run_json(r: &RunResult) -> Value {
         };
         for (k, x) in [
             ("connector_frames", Value::from(c.frames_bridged)),
+            ("connector_dropped", Value::from(c.frames_dropped)),
             ("connector_datagrams", Value::from(c.datagrams_sent)),
             ("connector_udp_errors", Value::from(c.udp_errors)),
             ("sink_datagrams", Value::from(c.sink_datagrams)),
@@ -128,8 +130,13 @@ pub fn table(runs: &[RunResult]) -> String {
             };
             let _ = writeln!(
                 s,
-                "connector: {} of {} sent frames bridged, {} datagrams sent, {} received by the sink, {:.2} µs CPU per bridged frame",
-                c.frames_bridged, r.frames_sent, c.datagrams_sent, c.sink_datagrams, per_frame_us
+                "connector: {} of {} sent frames bridged ({} dropped behind the bridge), {} datagrams sent, {} received by the sink, {:.2} µs CPU per bridged frame",
+                c.frames_bridged,
+                r.frames_sent,
+                c.frames_dropped,
+                c.datagrams_sent,
+                c.sink_datagrams,
+                per_frame_us
             );
         }
     }
