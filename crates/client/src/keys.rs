@@ -96,6 +96,14 @@ impl MediaSink for Inbound {
             self.push(ev);
         }
     }
+
+    fn on_media_parts(&self, head: &[Bytes], tail: &[Bytes], len: usize) {
+        let mut keys = self.keys();
+        let buf = keys.join(head.iter().chain(tail), len);
+        if let Some(ev) = keys.open_media(buf) {
+            self.push(ev);
+        }
+    }
 }
 
 pub(crate) struct Keys {
@@ -137,18 +145,25 @@ impl Keys {
     }
 
     /// A mutable buffer holding `b`: quinn's own when nothing else shares it (no copy), else a
-    /// copy cut from the arena (an allocation per [`ARENA_BLOCK`] bytes, not per frame).
+    /// copy cut from the arena.
     fn to_mut(&mut self, b: Bytes) -> BytesMut {
         match b.try_into_mut() {
             Ok(m) => m,
-            Err(shared) => {
-                if self.arena.capacity() < shared.len() {
-                    self.arena.reserve(ARENA_BLOCK.max(shared.len()));
-                }
-                self.arena.extend_from_slice(&shared);
-                self.arena.split()
-            }
+            Err(shared) => self.join([&shared], shared.len()),
         }
+    }
+
+    /// `parts` (`len` bytes in all) copied one after the other into a buffer cut from the arena:
+    /// one allocation per [`ARENA_BLOCK`] bytes, not per frame (the block is reused once every
+    /// frame cut from it has been dropped).
+    fn join<'a>(&mut self, parts: impl IntoIterator<Item = &'a Bytes>, len: usize) -> BytesMut {
+        if self.arena.capacity() < len {
+            self.arena.reserve(ARENA_BLOCK.max(len));
+        }
+        for p in parts {
+            self.arena.extend_from_slice(p);
+        }
+        self.arena.split()
     }
 
     /// Forgets every key (left, removed, disconnected).
