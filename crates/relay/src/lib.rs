@@ -96,11 +96,19 @@ impl Relay {
         let identity = tls::Identity::load(&config.cert)?;
         let cert_sha256 = identity.sha256();
         let server = identity.server_config(&config.limits)?;
-        let endpoint =
-            quinn::Endpoint::server(server, config.listen).map_err(|source| RelayError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let bind_err = |source| RelayError::Bind {
+            addr: config.listen,
+            source,
+        };
+        let socket = std::net::UdpSocket::bind(config.listen).map_err(bind_err)?;
+        tls::enlarge_socket_buffers(&socket);
+        let endpoint = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(server),
+            socket,
+            Arc::new(quinn::TokioRuntime),
+        )
+        .map_err(bind_err)?;
         let local_addr = endpoint.local_addr().map_err(|source| RelayError::Bind {
             addr: config.listen,
             source,
