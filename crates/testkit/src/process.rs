@@ -18,6 +18,8 @@ pub struct RelayProcess {
     pub addr: SocketAddr,
     /// The certificate pin from its first line.
     pub pin: [u8; 32],
+    /// The metrics endpoint from its second line (when started with `--metrics`).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl RelayProcess {
@@ -44,11 +46,24 @@ impl RelayProcess {
             let _ = child.wait();
             return Err(err(format!("unexpected first line {line:?}")));
         };
+        let mut metrics_addr = None;
+        if args.iter().any(|a| a == "--metrics") {
+            let mut line = String::new();
+            stdout
+                .read_line(&mut line)
+                .map_err(|e| err(format!("cannot read the metrics line: {e}")))?;
+            metrics_addr = line
+                .trim()
+                .strip_prefix("metrics on http://")
+                .and_then(|r| r.strip_suffix("/metrics"))
+                .and_then(|a| a.parse().ok());
+        }
         Ok(RelayProcess {
             child,
             _stdout: stdout,
             addr,
             pin,
+            metrics_addr,
         })
     }
 
@@ -65,6 +80,35 @@ impl RelayProcess {
     /// Peak resident memory so far (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         peak_rss_kib(self.pid())
+    }
+
+    /// The relay's counters: `(name, value)` for every sample of its Prometheus text (needs
+    /// `--metrics`).
+    pub fn metrics(&self) -> Result<Vec<(String, f64)>, TestkitError> {
+        use std::io::{Read, Write};
+        let addr = self
+            .metrics_addr
+            .ok_or_else(|| TestkitError::Process("started without --metrics".into()))?;
+        let io = |e: std::io::Error| TestkitError::Process(format!("metrics: {e}"));
+        let mut s = std::net::TcpStream::connect(addr).map_err(io)?;
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: relay\r\n\r\n")
+            .map_err(io)?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).map_err(io)?;
+        let body = text.split_once("\r\n\r\n").map_or(&text[..], |(_, b)| b);
+        Ok(body
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (name, v) = l.rsplit_once(' ')?;
+                Some((name.to_owned(), v.parse().ok()?))
+            })
+            .collect())
+    }
+
+    /// CPU time the relay has used so far, in seconds.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds(self.pid())
     }
 
     /// `SIGKILL`: the relay gets no chance to close anything.
@@ -95,6 +139,29 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// CPU time (user + system) a process has used so far, in seconds (Linux only; assumes the
+/// usual 100 clock ticks per second).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// UDP receive-buffer overflows on this host so far (`RcvbufErrors` in `/proc/net/snmp`): the
+/// datagrams the kernel dropped because a socket was not read fast enough.
+pub fn udp_rcvbuf_errors() -> Option<u64> {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").ok()?;
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let names: Vec<&str> = udp.next()?.split_whitespace().collect();
+    let values: Vec<&str> = udp.next()?.split_whitespace().collect();
+    let i = names.iter().position(|n| *n == "RcvbufErrors")?;
+    values.get(i)?.parse().ok()
 }
 
 /// Writes `cert` as PEM files `cert.pem` and `key.pem` in `dir`, for `hush relay --cert --key`
