@@ -1,8 +1,9 @@
 //! hush-client: the client side of hush.
 //!
 //! - [`Meeting`]: join a meeting through a relay and talk in it, end-to-end encrypted. One driver
-//!   task owns the connection's events, the group state machine (hush-group: host or member) and
-//!   the SFrame `Opener`; sending seals in place on the caller's task (SPEC §8.9, §11).
+//!   task owns the connection's control events and the group state machine (hush-group: host or
+//!   member) and installs the SFrame `Opener`'s keys; media frames are opened in place on the
+//!   connection's reader task, and sending seals in place on the caller's task (SPEC §8.9, §11).
 //! - [`net`]: the network layer (connect with certificate pinning, control stream, media,
 //!   events). It carries opaque bytes only.
 //!
