@@ -409,3 +409,39 @@ impl Keys {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_buffers_are_taken_as_they_are_shared_ones_are_copied_to_the_arena() {
+        let mut k = Keys::new(Arc::new(Shared::new()));
+        // Uniquely owned (quinn's buffer once nothing else refers to it): no copy.
+        let b = Bytes::from(vec![1u8, 2, 3, 4]);
+        let at = b.as_ptr();
+        let m = k.to_mut(b);
+        assert_eq!(m.as_ptr(), at);
+        assert_eq!(&m[..], &[1, 2, 3, 4]);
+        // Shared (another datagram of the same receive batch still alive): copied, contents
+        // equal, the other holder unaffected.
+        let shared = Bytes::from(vec![5u8; 100]);
+        let other = shared.clone();
+        let m1 = k.to_mut(shared);
+        assert_ne!(m1.as_ptr(), other.as_ptr());
+        assert_eq!(&m1[..], &other[..]);
+        // Frames cut one after the other from the same arena block.
+        let m2 = k.to_mut(other.clone());
+        assert_eq!(m2.as_ptr(), m1.as_ptr().wrapping_add(100));
+        // Parts of a stream-carried frame are joined in order.
+        let parts = [Bytes::from_static(b"ab"), Bytes::from_static(b"cde")];
+        let j = k.join(parts.iter(), 5);
+        assert_eq!(&j[..], b"abcde");
+        // A frame larger than a block gets a block of its own.
+        let big = Bytes::from(vec![9u8; ARENA_BLOCK + 1]);
+        let keep = big.clone();
+        let j = k.to_mut(big);
+        assert_eq!(j.len(), ARENA_BLOCK + 1);
+        assert_eq!(&j[..], &keep[..]);
+    }
+}
