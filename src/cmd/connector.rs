@@ -8,27 +8,18 @@ use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use hush_client::{MeetingConfig, MeetingEvent, TrustAnchor};
+use hush_client::{MeetingConfig, MeetingEvent};
 use hush_connector::{Connector, ConnectorEvents, SinkConfig, udp};
-use hush_group::IdentityKey;
 
-use super::join::{hex32, out, print_status, resolve};
+use super::meeting::{
+    PolicyArgs, RelayArgs, meeting_config, out, print_session_event, print_status,
+};
 
 /// `hush connector` arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Relay address (host:port).
-    #[arg(long)]
-    relay: String,
-    /// SHA-256 of the relay's certificate (64 hex digits), as the relay prints it.
-    #[arg(long, required_unless_present = "relay_ca")]
-    relay_cert_sha256: Option<String>,
-    /// Trust the CA certificates in this PEM file instead of a pin.
-    #[arg(long, conflicts_with = "relay_cert_sha256")]
-    relay_ca: Option<PathBuf>,
-    /// Room name.
-    #[arg(long)]
-    room: String,
+    #[command(flatten)]
+    relay: RelayArgs,
     /// Display name: every client shows `e2ee: off (connector <name> decrypts)`.
     #[arg(long)]
     name: String,
@@ -41,23 +32,12 @@ pub struct Args {
     /// Largest datagram sent to the UDP sink, 16-byte header included.
     #[arg(long, default_value_t = udp::DEFAULT_DATAGRAM_SIZE)]
     datagram_size: usize,
-    /// Refuse relays outside these regions (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    allow_regions: Option<Vec<String>>,
-    /// Identity file (`hush identity new`); default: a fresh identity for this session.
-    #[arg(long)]
-    identity: Option<PathBuf>,
-    /// Only accept a host with this identity key (64 hex digits); default: trust on first use.
-    #[arg(long)]
-    host_key: Option<String>,
+    #[command(flatten)]
+    policy: PolicyArgs,
 }
 
 fn config(args: &Args) -> anyhow::Result<(MeetingConfig, SinkConfig)> {
-    let trust = match (&args.relay_cert_sha256, &args.relay_ca) {
-        (Some(pin), _) => TrustAnchor::Sha256(hex32(pin, "--relay-cert-sha256")?),
-        (None, Some(ca)) => TrustAnchor::CaFile(ca.clone()),
-        (None, None) => bail!("--relay-cert-sha256 or --relay-ca is required"),
-    };
+    let trust = args.relay.trust()?;
     if args.udp_sink.is_none() && args.record_file.is_none() {
         bail!("a connector needs a sink: give --udp-sink HOST:PORT and/or --record-file PATH");
     }
@@ -71,14 +51,7 @@ fn config(args: &Args) -> anyhow::Result<(MeetingConfig, SinkConfig)> {
         None => None,
     };
     udp::chunk_size(args.datagram_size)?;
-    let mut cfg = MeetingConfig::new(resolve(&args.relay)?, trust, &args.room, &args.name)?;
-    if let Some(path) = &args.identity {
-        cfg.identity = hush_client::load_identity(path)?;
-    }
-    if let Some(key) = &args.host_key {
-        cfg.host_key = Some(IdentityKey(hex32(key, "--host-key")?));
-    }
-    cfg.allow_regions = args.allow_regions.clone();
+    let cfg = meeting_config(&args.relay, trust, &args.name, &args.policy)?;
     let sinks = SinkConfig {
         udp,
         record_file: args.record_file.clone(),
@@ -100,7 +73,7 @@ async fn session(args: Args, cfg: MeetingConfig, sinks: SinkConfig) -> anyhow::R
     eprintln!(
         "joined room {:?} via relay {} (region {:?}) as connector {:?}; waiting for the host to \
          admit it. What it decrypts leaves it in plaintext.",
-        args.room,
+        args.relay.room,
         m.relay_addr(),
         m.relay_region(),
         args.name,
@@ -142,35 +115,17 @@ async fn listen(connector: &Connector, mut events: ConnectorEvents) -> anyhow::R
             }
             continue;
         }
+        if print_session_event(&ev)? {
+            continue;
+        }
         match ev {
-            MeetingEvent::RosterChanged(view) => {
-                let names: Vec<String> = view
-                    .members
-                    .iter()
-                    .map(|m| format!("{} ({:?})", m.name, m.role))
-                    .collect();
-                eprintln!("epoch {}: {}", view.epoch, names.join(", "));
-            }
             MeetingEvent::Data(d) if d.kind == hush_client::DataKind::Chat => {
                 eprintln!("{}: {}", d.sender_name, String::from_utf8_lossy(&d.payload));
-            }
-            MeetingEvent::Refused { from, reason } => {
-                eprintln!("refused from participant {from}: {reason}");
             }
             MeetingEvent::Removed => {
                 eprintln!("removed from the meeting");
                 return Ok(());
             }
-            MeetingEvent::Disconnected {
-                reason,
-                reconnecting,
-            } => {
-                eprintln!("disconnected: {reason}");
-                if !reconnecting {
-                    bail!("lost the relay: {reason}");
-                }
-            }
-            MeetingEvent::Reconnected => eprintln!("reconnected"),
             _ => {}
         }
     }

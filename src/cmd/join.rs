@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,10 +13,11 @@ use anyhow::{Context, bail};
 use bytes::{BufMut, BytesMut};
 use hush_client::{
     Admit, ClientRole, DataKind, Meeting, MeetingConfig, MeetingError, MeetingEvent, MeetingEvents,
-    TrustAnchor,
 };
 use hush_frame::CipherSuite;
-use hush_group::{IdentityKey, KemId};
+use hush_group::KemId;
+
+use super::meeting::{PolicyArgs, RelayArgs, meeting_config, print_session_event, print_status};
 
 /// Size of one file chunk (one data message).
 const FILE_CHUNK: usize = 16 * 1024;
@@ -43,18 +43,8 @@ pub enum KemArg {
 /// `hush join` arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Relay address (host:port).
-    #[arg(long)]
-    relay: String,
-    /// SHA-256 of the relay's certificate (64 hex digits), as the relay prints it.
-    #[arg(long, required_unless_present = "relay_ca")]
-    relay_cert_sha256: Option<String>,
-    /// Trust the CA certificates in this PEM file instead of a pin.
-    #[arg(long, conflicts_with = "relay_cert_sha256")]
-    relay_ca: Option<PathBuf>,
-    /// Room name.
-    #[arg(long)]
-    room: String,
+    #[command(flatten)]
+    relay: RelayArgs,
     /// Display name (end-to-end encrypted; the relay never sees it).
     #[arg(long)]
     name: String,
@@ -86,15 +76,8 @@ pub struct Args {
     /// Synthetic media: frames per second (default 50 when --frame-size is given).
     #[arg(long)]
     fps: Option<f64>,
-    /// Refuse relays outside these regions (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    allow_regions: Option<Vec<String>>,
-    /// Identity file (`hush identity new`); default: a fresh identity for this session.
-    #[arg(long)]
-    identity: Option<PathBuf>,
-    /// Only accept a host with this identity key (64 hex digits); default: trust on first use.
-    #[arg(long)]
-    host_key: Option<String>,
+    #[command(flatten)]
+    policy: PolicyArgs,
     /// Host: SFrame cipher suite (name or id); default: the best for this CPU.
     #[arg(long)]
     suite: Option<String>,
@@ -103,27 +86,8 @@ pub struct Args {
     kem: KemArg,
 }
 
-pub(crate) fn resolve(relay: &str) -> anyhow::Result<SocketAddr> {
-    relay
-        .to_socket_addrs()
-        .with_context(|| format!("cannot resolve relay address {relay:?}"))?
-        .next()
-        .with_context(|| format!("relay address {relay:?} resolves to nothing"))
-}
-
-pub(crate) fn hex32(s: &str, what: &str) -> anyhow::Result<[u8; 32]> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(s.trim(), &mut out)
-        .with_context(|| format!("{what} must be 64 hex digits"))?;
-    Ok(out)
-}
-
 fn config(args: &Args) -> anyhow::Result<MeetingConfig> {
-    let trust = match (&args.relay_cert_sha256, &args.relay_ca) {
-        (Some(pin), _) => TrustAnchor::Sha256(hex32(pin, "--relay-cert-sha256")?),
-        (None, Some(ca)) => TrustAnchor::CaFile(ca.clone()),
-        (None, None) => bail!("--relay-cert-sha256 or --relay-ca is required"),
-    };
+    let trust = args.relay.trust()?;
     let role = if args.host {
         ClientRole::Host {
             admit: match args.admit {
@@ -135,14 +99,7 @@ fn config(args: &Args) -> anyhow::Result<MeetingConfig> {
     } else {
         ClientRole::Guest
     };
-    let mut cfg =
-        MeetingConfig::new(resolve(&args.relay)?, trust, &args.room, &args.name)?.with_role(role);
-    if let Some(path) = &args.identity {
-        cfg.identity = hush_client::load_identity(path)?;
-    }
-    if let Some(key) = &args.host_key {
-        cfg.host_key = Some(IdentityKey(hex32(key, "--host-key")?));
-    }
+    let mut cfg = meeting_config(&args.relay, trust, &args.name, &args.policy)?.with_role(role);
     if let Some(s) = &args.suite {
         cfg.suite = s.parse::<CipherSuite>()?;
     }
@@ -150,7 +107,6 @@ fn config(args: &Args) -> anyhow::Result<MeetingConfig> {
         KemArg::X25519 => KemId::X25519,
         KemArg::Xwing => KemId::XWing,
     };
-    cfg.allow_regions = args.allow_regions.clone();
     Ok(cfg)
 }
 
@@ -161,24 +117,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     rt.block_on(session(args, cfg))
 }
 
-/// Prints one line on stdout and flushes (stdout is the contract for scripts).
-pub(crate) fn out(line: &str) {
-    let mut o = std::io::stdout().lock();
-    let _ = writeln!(o, "{line}");
-    let _ = o.flush();
-}
-
-/// Prints the `security code: <code>` and `e2ee: ...` lines (SPEC §11.5) for the events that
-/// carry them; true if `ev` was one. Shared by `hush join` and `hush connector`.
-pub(crate) fn print_status(ev: &MeetingEvent) -> bool {
-    match ev {
-        MeetingEvent::SecurityCode(code) => out(&format!("security code: {code}")),
-        MeetingEvent::E2ee(status) => out(&status.to_string()),
-        _ => return false,
-    }
-    true
-}
-
 async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
     if let Some(dir) = &args.recv_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -186,7 +124,7 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
     let (meeting, events) = Meeting::join(cfg).await?;
     eprintln!(
         "joined room {:?} via relay {} (region {:?}, mode {})",
-        args.room,
+        args.relay.room,
         meeting.relay_addr(),
         meeting.relay_region(),
         meeting
@@ -355,18 +293,10 @@ async fn listen(
         let Some(ev) = ev else {
             return Ok(());
         };
-        if print_status(&ev) {
+        if print_status(&ev) || print_session_event(&ev)? {
             continue;
         }
         match ev {
-            MeetingEvent::RosterChanged(view) => {
-                let names: Vec<String> = view
-                    .members
-                    .iter()
-                    .map(|m| format!("{} ({:?})", m.name, m.role))
-                    .collect();
-                eprintln!("epoch {}: {}", view.epoch, names.join(", "));
-            }
             MeetingEvent::Media(f) => {
                 last_frame = Some(Instant::now());
                 if let Some(s) = sinks.as_mut() {
@@ -395,20 +325,7 @@ async fn listen(
                     eprintln!("cannot answer the join request: {e}");
                 }
             }
-            MeetingEvent::Refused { from, reason } => {
-                eprintln!("refused from participant {from}: {reason}");
-            }
             MeetingEvent::Removed => eprintln!("removed from the meeting"),
-            MeetingEvent::Disconnected {
-                reason,
-                reconnecting,
-            } => {
-                eprintln!("disconnected: {reason}");
-                if !reconnecting {
-                    bail!("lost the relay: {reason}");
-                }
-            }
-            MeetingEvent::Reconnected => eprintln!("reconnected"),
             _ => {}
         }
     }

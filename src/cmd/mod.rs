@@ -10,6 +10,7 @@ pub mod features;
 pub mod frame;
 pub mod identity;
 pub mod join;
+mod meeting;
 pub mod relay;
 
 /// hush: end-to-end encrypted meetings over an untrusted relay.
