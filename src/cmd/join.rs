@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::{BufMut, BytesMut};
+use hush_client::recording::RecordKind;
 use hush_client::{
     Admit, ClientRole, DataKind, Meeting, MeetingConfig, MeetingError, MeetingEvent, MeetingEvents,
 };
@@ -18,6 +19,11 @@ use hush_frame::CipherSuite;
 use hush_group::KemId;
 
 use super::meeting::{PolicyArgs, RelayArgs, meeting_config, print_session_event, print_status};
+use super::recording::Tape;
+
+/// The recording of `--record`, shared by the listener (which writes) and the session (which
+/// finishes it on leave and on SIGINT).
+type SharedTape = Arc<std::sync::Mutex<Tape>>;
 
 /// Size of one file chunk (one data message).
 const FILE_CHUNK: usize = 16 * 1024;
@@ -67,6 +73,14 @@ pub struct Args {
     /// `DIR/<name>.media`.
     #[arg(long)]
     recv_dir: Option<PathBuf>,
+    /// Record everything received (media and data messages, with sender and time) into this
+    /// file, encrypted at rest (SPEC §11.6); the fresh key goes to `PATH.key` (mode 0600).
+    /// Read it back with `hush recording show`.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// With --record: use this recording key (64 hex digits) instead of a fresh one.
+    #[arg(long, requires = "record")]
+    record_key: Option<String>,
     /// Exit after this many seconds without frames, once one arrived.
     #[arg(long)]
     until_idle: Option<f64>,
@@ -121,6 +135,13 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
     if let Some(dir) = &args.recv_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    let tape: Option<SharedTape> = match &args.record {
+        Some(path) => Some(Arc::new(std::sync::Mutex::new(Tape::start(
+            path,
+            args.record_key.as_deref(),
+        )?))),
+        None => None,
+    };
     let (meeting, events) = Meeting::join(cfg).await?;
     eprintln!(
         "joined room {:?} via relay {} (region {:?}, mode {})",
@@ -136,6 +157,7 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
         meeting.clone(),
         events,
         args.recv_dir.clone(),
+        tape.clone(),
         args.until_idle.map(Duration::from_secs_f64),
         idle_tx,
     ));
@@ -162,6 +184,11 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
         },
     };
     let _ = meeting.leave().await;
+    if let Some(t) = &tape {
+        t.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .finish();
+    }
     result
 }
 
@@ -216,7 +243,8 @@ struct Sinks {
     files: HashMap<(String, bool), std::fs::File>,
 }
 
-fn sanitize(name: &str) -> String {
+/// A sender's display name as a file name (also used by `hush recording export`).
+pub(crate) fn sanitize(name: &str) -> String {
     let s: String = name
         .chars()
         .map(|c| {
@@ -267,6 +295,7 @@ async fn listen(
     meeting: Meeting,
     mut events: MeetingEvents,
     recv_dir: Option<PathBuf>,
+    tape: Option<SharedTape>,
     until_idle: Option<Duration>,
     idle: tokio::sync::mpsc::Sender<()>,
 ) -> anyhow::Result<()> {
@@ -293,6 +322,16 @@ async fn listen(
         let Some(ev) = ev else {
             return Ok(());
         };
+        if let Some(t) = &tape {
+            let mut t = t.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match &ev {
+                MeetingEvent::Media(f) => t.record(RecordKind::Media, &f.sender_name, &f.payload),
+                MeetingEvent::Data(d) => {
+                    t.record(RecordKind::Data(d.kind.to_u8()), &d.sender_name, &d.payload);
+                }
+                _ => {}
+            }
+        }
         if print_status(&ev) || print_session_event(&ev)? {
             continue;
         }

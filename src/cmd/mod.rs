@@ -11,6 +11,7 @@ pub mod frame;
 pub mod identity;
 pub mod join;
 mod meeting;
+pub mod recording;
 pub mod relay;
 
 /// hush: end-to-end encrypted meetings over an untrusted relay.
@@ -39,6 +40,9 @@ enum Command {
     Join(join::Args),
     /// Bridge a meeting to a legacy non-E2EE sink as a visible, decrypting connector.
     Connector(connector::Args),
+    /// Read a local recording made with `hush join --record` (encrypted at rest; claim C8).
+    #[command(subcommand)]
+    Recording(recording::Args),
     /// Run the untrusted relay: rooms and opaque frame forwarding over QUIC.
     Relay(relay::Args),
 }
@@ -54,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Relay(args) => relay::run(args),
         Command::Join(args) => join::run(args),
         Command::Connector(args) => connector::run(args),
+        Command::Recording(args) => recording::run(args),
     }
 }
 
