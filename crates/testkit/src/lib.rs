@@ -10,11 +10,15 @@
 //! - [`RelayProcess`]: the real `hush relay` binary as a child process (kill it, restart it on
 //!   the same port, read its peak memory).
 //!
-//! The production relay is untouched: this crate does not depend on it.
+//! - [`meeting`]: the production relay in-process ([`meeting::TestRelay`]) and the meeting
+//!   helpers the client, connector and top-level tests share (configs, joins, event waits).
+//!
+//! The hostile relay shares no code with the production relay; only [`meeting`] runs it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod error;
+pub mod meeting;
 mod process;
 mod relay;
 mod tamper;
