@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use hush_client::{
-    Admit, ClientRole, MediaFrame, Meeting, MeetingConfig, MeetingEvent, MeetingEvents,
-    TrustAnchor,
+    Admit, ClientRole, MediaFrame, Meeting, MeetingConfig, MeetingEvent, MeetingEvents, TrustAnchor,
 };
 use hush_relay::{Relay, RelayConfig, RunningRelay};
 
@@ -95,7 +94,9 @@ impl TestRelay {
     /// Stops the relay (flushing its dump and report) and returns every byte it wrote.
     pub async fn stop_and_read_everything(&mut self) -> Vec<u8> {
         if let Some(r) = self.relay.take() {
-            r.shutdown().await.expect("the relay did not shut down cleanly");
+            r.shutdown()
+                .await
+                .expect("the relay did not shut down cleanly");
         }
         let mut all = Vec::new();
         read_all(self.dir.path(), &mut all);
