@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -19,24 +19,6 @@ use support::*;
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_hush"))
-}
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("hush-faults-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn relay_args(listen: &str, cert: &(String, String), extra: &[&str]) -> Vec<String> {
@@ -83,7 +65,7 @@ async fn collect_data(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_relay_killed_and_restarted_mid_meeting() {
-    let dir = TempDir::new("restart");
+    let dir = TempDir::new("faults-restart");
     let cert = SelfSigned::generate().unwrap();
     let pem = write_pem(&dir.0, &cert).unwrap();
     // A killed relay sends no close: clients notice by the idle timeout, kept short here (and fed
@@ -213,7 +195,7 @@ fn pacer(m: Meeting, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_client_killed_is_noticed_and_the_others_rekey() {
-    let dir = TempDir::new("killclient");
+    let dir = TempDir::new("faults-killclient");
     let cert = SelfSigned::generate().unwrap();
     let pem = write_pem(&dir.0, &cert).unwrap();
     // A short idle timeout: a silent connection is gone after 2 s.

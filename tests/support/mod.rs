@@ -1,58 +1,14 @@
-//! Shared helpers of the issue-7 tests (hostile relay, faults): meeting configs, event waits
-//! (timeouts are failure guards only, never the thing asserted), and blob classification.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! Shared helpers of the issue-7 tests (hostile relay, faults): meeting configs and event waits
+//! (from `hush_testkit::meeting`, plus the ones only these tests use; timeouts are failure guards
+//! only, never the thing asserted), and blob classification.
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use hush_client::{
-    Admit, ClientRole, Meeting, MeetingConfig, MeetingEvent, MeetingEvents, Stats, TrustAnchor,
-};
+use hush_client::{Meeting, MeetingEvent, MeetingEvents, Stats};
 use hush_group::Message;
-
-/// How long any single wait may take before the test fails.
-pub const GUARD: Duration = Duration::from_secs(15);
-
-pub fn host_role() -> ClientRole {
-    ClientRole::Host {
-        admit: Admit::Auto,
-        admit_connectors: false,
-    }
-}
-
-pub fn config(
-    addr: SocketAddr,
-    pin: [u8; 32],
-    room: &str,
-    name: &str,
-    role: ClientRole,
-) -> MeetingConfig {
-    MeetingConfig::new(addr, TrustAnchor::Sha256(pin), room, name)
-        .unwrap()
-        .with_role(role)
-}
-
-pub async fn join(cfg: MeetingConfig) -> (Meeting, MeetingEvents) {
-    Meeting::join(cfg).await.unwrap()
-}
-
-/// Waits for the first event matching `f`, skipping others.
-pub async fn wait_for<T>(
-    events: &mut MeetingEvents,
-    mut f: impl FnMut(&MeetingEvent) -> Option<T>,
-) -> T {
-    tokio::time::timeout(GUARD, async {
-        loop {
-            let ev = events.recv().await.expect("event channel closed");
-            if let Some(t) = f(&ev) {
-                return t;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for an event")
-}
+pub use hush_testkit::meeting::{GUARD, TempDir, config, host_role, join, wait_for, wait_media};
 
 /// Waits until the client holds an epoch whose roster lists `n` members; returns its code.
 pub async fn wait_members(m: &Meeting, events: &mut MeetingEvents, n: usize) -> String {
@@ -71,15 +27,6 @@ pub async fn wait_members(m: &Meeting, events: &mut MeetingEvents, n: usize) -> 
     .await
     .expect("epoch never became ready");
     m.security_code().unwrap()
-}
-
-/// Waits for the media frame whose payload is `payload`.
-pub async fn wait_media(events: &mut MeetingEvents, payload: &[u8]) -> hush_client::MediaFrame {
-    wait_for(events, |ev| match ev {
-        MeetingEvent::Media(f) if f.payload == payload => Some(f.clone()),
-        _ => None,
-    })
-    .await
 }
 
 /// Waits until a counter of `m` reaches `n` (the counters move on the meeting's own task).
