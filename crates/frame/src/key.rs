@@ -90,6 +90,20 @@ fn label(prefix: &[u8], kid: u64, suite: CipherSuite) -> Vec<u8> {
     l
 }
 
+/// `AAD = header || metadata` (RFC 9605 §4.4.3): the header itself when there is no metadata,
+/// otherwise both joined in `scratch` (reused, so no allocation once it is large enough).
+#[inline]
+pub(crate) fn aad<'a>(scratch: &'a mut Vec<u8>, header: &'a [u8], metadata: &[u8]) -> &'a [u8] {
+    if metadata.is_empty() {
+        header
+    } else {
+        scratch.clear();
+        scratch.extend_from_slice(header);
+        scratch.extend_from_slice(metadata);
+        scratch
+    }
+}
+
 /// `nonce = salt XOR (CTR as Nn big-endian bytes)`.
 #[inline]
 pub(crate) fn nonce(salt: &[u8; NONCE_LEN], ctr: u64) -> [u8; NONCE_LEN] {

@@ -221,14 +221,7 @@ impl Opener {
             Refused::TooOld => FrameError::TooOld { kid, ctr },
         })?;
         let (hdr, body) = frame.split_at_mut(h);
-        let aad: &[u8] = if metadata.is_empty() {
-            hdr
-        } else {
-            self.aad.clear();
-            self.aad.extend_from_slice(hdr);
-            self.aad.extend_from_slice(metadata);
-            &self.aad
-        };
+        let aad = key::aad(&mut self.aad, hdr, metadata);
         let nonce = key::nonce(&rk.salt, ctr);
         let len = rk
             .aead

@@ -150,14 +150,7 @@ impl Sealer {
         let t = self.suite.tag_len();
         let (hdr, rest) = frame.split_at_mut(h);
         let n = rest.len().checked_sub(t).ok_or(FrameError::TooLarge)?;
-        let aad: &[u8] = if metadata.is_empty() {
-            hdr
-        } else {
-            self.aad.clear();
-            self.aad.extend_from_slice(hdr);
-            self.aad.extend_from_slice(metadata);
-            &self.aad
-        };
+        let aad = key::aad(&mut self.aad, hdr, metadata);
         let nonce = key::nonce(&self.salt, header.ctr);
         let (data, tag) = rest.split_at_mut(n);
         self.aead
