@@ -12,9 +12,17 @@
 //! Two sizes: the full one (ignored by default; `cargo test --release --test load -- --ignored
 //! --nocapture`, knobs `HUSH_LOAD_SECS` (default 5), `HUSH_LOAD_CLIENTS` (200),
 //! `HUSH_LOAD_ROOMS` (20), `HUSH_LOAD_ATTACKERS` (20)) and a fifth of it that runs every time.
+//!
+//! Loss accounting: every honest frame is counted by sender and sequence number at each receiver,
+//! after a drain of up to 5 s once the last frame is sent, so nothing still in flight is counted
+//! lost. The report splits the missing receptions by leg (a frame no receiver got was lost on
+//! the way to the relay or in it; one some receivers got, on the way out) and by second, and
+//! reads the kernel's per-socket drop counters (`/proc/net/udp`) of the relay's socket and of
+//! the honest clients' sockets, with the host's load average and how long the relay's threads
+//! waited for a CPU: the test shares its host, and a relay starved of CPU overflows its socket.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -48,6 +56,8 @@ fn knob(name: &str, default: u64) -> u64 {
 struct Received {
     /// Per sender index: media frames received.
     media: HashMap<u32, u64>,
+    /// Per sender index: which sequence numbers arrived (to tell where a lost frame was lost).
+    seen: HashMap<u32, Vec<bool>>,
     /// Per sender index: control messages received, in order (checked contiguous).
     control: HashMap<u32, u64>,
     /// Control messages out of order or with gaps.
@@ -85,13 +95,19 @@ fn parse(magic: &[u8; 4], b: &[u8]) -> Option<(u32, u32)> {
     Some((sender, seq))
 }
 
-async fn receive(mut events: net::Events, rx: Arc<Mutex<Received>>) {
+async fn receive(mut events: net::Events, rx: Arc<Mutex<Received>>, frames: usize) {
     while let Some(ev) = events.recv().await {
         let mut guard = rx.lock().unwrap();
         let r = &mut *guard;
         match ev {
             Event::Media(b) => match parse(MAGIC, &b) {
-                Some((s, _)) => *r.media.entry(s).or_default() += 1,
+                Some((s, seq)) => {
+                    *r.media.entry(s).or_default() += 1;
+                    let seen = r.seen.entry(s).or_insert_with(|| vec![false; frames]);
+                    if let Some(slot) = seen.get_mut(seq as usize) {
+                        *slot = true;
+                    }
+                }
                 None => r.garbage += 1,
             },
             Event::Deliver { blob, .. } => match parse(CONTROL_MAGIC, &blob) {
@@ -111,6 +127,67 @@ async fn receive(mut events: net::Events, rx: Arc<Mutex<Received>>) {
             _ => {}
         }
     }
+}
+
+/// Inodes of this process's sockets (Linux `/proc/self/fd`; empty elsewhere).
+fn own_socket_inodes() -> HashSet<u64> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return HashSet::new();
+    };
+    dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?;
+            l.parse().ok()
+        })
+        .collect()
+}
+
+/// The kernel's per-socket drop counters of every UDP socket on the host (Linux `/proc/net/udp`
+/// and `udp6`): `(local port, inode, drops)`. A datagram dropped because the socket's receive
+/// buffer was full is counted here, on the socket that would have received it.
+fn udp_socket_drops() -> Vec<(u16, u64, u64)> {
+    let mut out = Vec::new();
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let port = f
+                .get(1)
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            let inode = f.get(9).and_then(|v| v.parse().ok());
+            let drops = f.last().and_then(|v| v.parse().ok());
+            if let (Some(port), Some(inode), Some(drops)) = (port, inode, drops) {
+                out.push((port, inode, drops));
+            }
+        }
+    }
+    out
+}
+
+/// Time a process's threads spent running and waiting for a CPU so far (Linux
+/// `/proc/<pid>/task/*/schedstat`), in milliseconds.
+fn sched_ms(pid: u32) -> (u64, u64) {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return (0, 0);
+    };
+    let mut out = (0, 0);
+    for t in dir.flatten() {
+        let Ok(st) = std::fs::read_to_string(t.path().join("schedstat")) else {
+            continue;
+        };
+        let f: Vec<u64> = st
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        if let [run, wait, ..] = f[..] {
+            out.0 += run / 1_000_000;
+            out.1 += wait / 1_000_000;
+        }
+    }
+    out
 }
 
 /// One attacker: joins an honest room and misbehaves in its own way, reconnecting each time the
@@ -216,7 +293,15 @@ async fn load_40_clients_4_rooms_with_attackers() {
     run_load(40, 4, 4, 3).await;
 }
 
+/// The host's load averages (Linux `/proc/loadavg`), for the record: the test shares the host.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 async fn run_load(clients: u32, rooms: u32, attackers: u64, secs: u64) {
+    let load_before = load_average();
     let frames = secs * FPS;
     let mut relay = RelayProcess::spawn(
         Path::new(env!("CARGO_BIN_EXE_hush")),
@@ -258,10 +343,30 @@ async fn run_load(clients: u32, rooms: u32, attackers: u64, secs: u64) {
         for j in joins {
             let (i, c, ev) = j.await.unwrap();
             let rx = Arc::new(Mutex::new(Received::default()));
-            tokio::spawn(receive(ev, rx.clone()));
+            tokio::spawn(receive(ev, rx.clone(), frames as usize));
             honest.push((i, Arc::new(c), rx));
         }
     }
+
+    // The honest clients' sockets (every socket of this process so far), and the kernel's drop
+    // counters before any media flows.
+    let honest_sockets = own_socket_inodes();
+    let relay_port = addr.port();
+    let socket_drops = |table: &[(u16, u64, u64)]| -> (u64, u64) {
+        let sum = |keep: &dyn Fn(u16, u64) -> bool| -> u64 {
+            table
+                .iter()
+                .filter(|&&(port, inode, _)| keep(port, inode))
+                .map(|d| d.2)
+                .sum()
+        };
+        (
+            sum(&|port, inode| port == relay_port && !honest_sockets.contains(&inode)),
+            sum(&|_, inode| honest_sockets.contains(&inode)),
+        )
+    };
+    let drops_before = socket_drops(&udp_socket_drops());
+    let relay_sched_before = sched_ms(relay.pid());
 
     // Attackers, in the honest rooms.
     let stop = Arc::new(AtomicBool::new(false));
@@ -281,11 +386,13 @@ async fn run_load(clients: u32, rooms: u32, attackers: u64, secs: u64) {
 
     // Honest senders: `frames` frames at 50 fps each, a control message every 500 ms.
     let sent_media = Arc::new(AtomicU64::new(0));
+    let late_max = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let senders: Vec<_> = honest
         .iter()
         .map(|(i, c, _)| {
             let (i, c, sent) = (*i, c.clone(), sent_media.clone());
+            let late_max = late_max.clone();
             tokio::spawn(async move {
                 // Spread the senders over one frame interval.
                 tokio::time::sleep(Duration::from_micros(
@@ -294,7 +401,8 @@ async fn run_load(clients: u32, rooms: u32, attackers: u64, secs: u64) {
                 .await;
                 let mut tick = tokio::time::interval(Duration::from_millis(1000 / FPS));
                 for seq in 0..frames {
-                    tick.tick().await;
+                    let due = tick.tick().await;
+                    late_max.fetch_max(due.elapsed().as_millis() as u64, Relaxed);
                     if c.send_media(frame(i, seq as u32)).await.is_ok() {
                         sent.fetch_add(1, Relaxed);
                     }
@@ -336,6 +444,46 @@ async fn run_load(clients: u32, rooms: u32, attackers: u64, secs: u64) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    let drops_after = socket_drops(&udp_socket_drops());
+    let (relay_socket_drops, client_socket_drops) = (
+        drops_after.0 - drops_before.0,
+        drops_after.1 - drops_before.1,
+    );
+    let relay_sched = sched_ms(relay.pid());
+    let (mut udp_tx, mut acks_tx, mut udp_rx) = (0, 0, 0);
+    for (_, c, _) in &honest {
+        let st = c.quic().stats();
+        udp_tx += st.udp_tx.datagrams;
+        acks_tx += st.frame_tx.acks;
+        udp_rx += st.udp_rx.datagrams;
+    }
+
+    // Where the missing frames went: a frame no receiver got was lost before the relay fanned it
+    // out (client → relay leg, or in the relay); a frame some receivers got was lost on the
+    // relay → client leg. Also, missing receptions per second of the run (by sequence number).
+    let (mut lost_inbound, mut lost_outbound) = (0u64, 0u64);
+    let mut lost_per_second = vec![0u64; secs as usize];
+    for (i, _, _) in &honest {
+        let receivers: Vec<_> = honest
+            .iter()
+            .filter(|(j, _, _)| j != i && room_of(*j) == room_of(*i))
+            .map(|(_, _, r)| r.lock().unwrap())
+            .collect();
+        for seq in 0..frames as usize {
+            let got = receivers
+                .iter()
+                .filter(|r| r.seen.get(i).is_some_and(|v| v[seq]))
+                .count() as u64;
+            let missing = receivers.len() as u64 - got;
+            if got == 0 {
+                lost_inbound += missing;
+            } else {
+                lost_outbound += missing;
+            }
+            lost_per_second[seq / FPS as usize] += missing;
+        }
+    }
+
     let peak = relay.peak_rss_kib().unwrap();
     let metrics = relay.metrics().unwrap();
     let metric = |name: &str| -> u64 {
@@ -345,20 +493,6 @@ async fn run_load(clients: u32, rooms: u32, attackers: u64, secs: u64) {
             .map(|(_, v)| *v as u64)
             .sum()
     };
-    eprintln!(
-        "test process CPU {:.1} s; relay: CPU {:.1} s, UDP receive-buffer overflows on the host during the run {}, frames in {}, frames out {}, drops {}, closes {:?}",
-        hush_testkit::cpu_seconds(std::process::id()).unwrap_or(0.0),
-        relay.cpu_seconds().unwrap_or(0.0),
-        hush_testkit::udp_rcvbuf_errors().unwrap_or(0) - rcvbuf_errors,
-        metric("hush_frames_in_total"),
-        metric("hush_frames_out_total"),
-        metric("hush_drops_total"),
-        metrics
-            .iter()
-            .filter(|(n, _)| n.starts_with("hush_closes_total")
-                || n.starts_with("hush_connections_closed"))
-            .collect::<Vec<_>>()
-    );
     let received_media = total(&|r| r.media.values().sum());
     let received_ctrl = total(&|r| r.control.values().sum());
     let gaps = total(&|r| r.control_gaps);
@@ -366,14 +500,45 @@ async fn run_load(clients: u32, rooms: u32, attackers: u64, secs: u64) {
     let dropped_local: u64 = honest.iter().map(|(_, c, _)| c.media_dropped()).sum();
     let loss = 1.0 - received_media as f64 / expected_media as f64;
     eprintln!(
-        "load: {clients} clients in {rooms} rooms, {attackers} attackers, {secs} s at {FPS} fps \
-         (sending took {send_time:.2?}); media {received_media}/{expected_media} \
-         (loss {:.3} %, {dropped_local} dropped in client queues), control {received_ctrl}, \
-         gaps {gaps}, garbage seen by honest clients {garbage}, attackers thrown out {}, \
-         relay peak RSS {} MiB",
+        "load: {clients} clients in {rooms} rooms, {attackers} attackers, {secs} s at {FPS} fps; \
+         host load average {load_before} before, {} after; sending took {send_time:.2?} \
+         (a sender's tick was up to {} ms late)",
+        load_average(),
+        late_max.load(Relaxed),
+    );
+    eprintln!(
+        "  media: {received_media}/{expected_media} (loss {:.3} %); missing receptions: \
+         {lost_inbound} of frames no receiver got (lost client -> relay), {lost_outbound} of \
+         frames some got (lost relay -> client), {dropped_local} in client queues; per second \
+         {lost_per_second:?}",
         loss * 100.0,
+    );
+    eprintln!(
+        "  kernel receive-buffer drops: relay's socket {relay_socket_drops}, honest clients' \
+         sockets {client_socket_drops} (host-wide RcvbufErrors {})",
+        hush_testkit::udp_rcvbuf_errors().unwrap_or(0) - rcvbuf_errors,
+    );
+    eprintln!(
+        "  relay: CPU {:.1} s, its threads waited {} ms for a CPU; peak RSS {} MiB; frames in \
+         {}, out {}, dropped {}; closes {:?}",
+        relay.cpu_seconds().unwrap_or(0.0),
+        relay_sched.1 - relay_sched_before.1,
+        peak / 1024,
+        metric("hush_frames_in_total"),
+        metric("hush_frames_out_total"),
+        metric("hush_drops_total"),
+        metrics
+            .iter()
+            .filter(|(n, v)| n.starts_with("hush_closes_total") && *v > 0.0)
+            .map(|(n, v)| (n.trim_start_matches("hush_closes_total"), *v as u64))
+            .collect::<Vec<_>>()
+    );
+    eprintln!(
+        "  honest clients: sent {udp_tx} UDP datagrams to the relay ({acks_tx} ACK frames), \
+         received {udp_rx}; control {received_ctrl}, gaps {gaps}; garbage seen {garbage}; \
+         attackers thrown out {}; test process CPU {:.1} s",
         kicked.load(Relaxed),
-        peak / 1024
+        hush_testkit::cpu_seconds(std::process::id()).unwrap_or(0.0),
     );
 
     // The relay is up and still serves a newcomer.
