@@ -1,7 +1,7 @@
 //! Control messages (SPEC §6.3): one bidirectional stream per connection, opened by the relay.
 //!
 //! Each message is framed as `u32 length` (big-endian, the body length, at most
-//! [`MAX_CONTROL_SIZE`](crate::MAX_CONTROL_SIZE)) followed by the body: one type byte, then the
+//! [`MAX_CONTROL_SIZE`]) followed by the body: one type byte, then the
 //! fields of that type. Blobs are opaque to the relay and take the rest of the body.
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -86,7 +86,7 @@ pub enum RelayMessage {
     Error {
         /// Error code (SPEC §6.4).
         code: ErrorCode,
-        /// Human-readable reason, at most [`MAX_REASON`](crate::MAX_REASON) bytes.
+        /// Human-readable reason, at most [`MAX_REASON`] bytes.
         reason: String,
     },
     /// Answer to `Ping`.
@@ -113,7 +113,7 @@ pub enum ClientMessage {
     Send {
         /// Recipient(s).
         to: Target,
-        /// Opaque bytes, at most [`MAX_BLOB_SIZE`](crate::MAX_BLOB_SIZE).
+        /// Opaque bytes, at most [`MAX_BLOB_SIZE`].
         blob: Bytes,
     },
     /// Liveness check; the relay answers `Pong` with the same nonce.
@@ -329,7 +329,7 @@ fn check_blob(len: usize) -> Result<(), WireError> {
 
 impl ClientMessage {
     /// Encodes the message with its length prefix. A room name longer than
-    /// [`MAX_ROOM_NAME`](crate::MAX_ROOM_NAME) is truncated; callers should validate first.
+    /// [`MAX_ROOM_NAME`] is truncated; callers should validate first.
     pub fn encode(&self) -> Bytes {
         use client_type::*;
         match self {
