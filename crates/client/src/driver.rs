@@ -418,6 +418,22 @@ impl Driver {
         }
     }
 
+    /// Runs a host-only change of the meeting (rekey, lock) and sends what it produced.
+    async fn host_change(
+        &mut self,
+        change: impl FnOnce(
+            &mut hush_group::Host,
+            &mut StdRng,
+        ) -> Result<hush_group::Step, hush_group::GroupError>,
+    ) -> Result<(), MeetingError> {
+        let step = match &mut self.mode {
+            Mode::Host(h) => change(&mut h.host, &mut self.rng)?,
+            _ => return Err(MeetingError::NotHost),
+        };
+        self.apply_step(step).await;
+        Ok(())
+    }
+
     async fn apply_step(&mut self, step: hush_group::Step) {
         for out in step.outgoing {
             match out {
@@ -565,34 +581,13 @@ impl Driver {
                 let _ = reply.send(Ok(()));
             }
             Command::Rekey { reply } => {
-                let r = match &mut self.mode {
-                    Mode::Host(h) => h.host.rekey(&mut self.rng, now).map_err(Into::into),
-                    _ => Err(MeetingError::NotHost),
-                };
-                let r = match r {
-                    Ok(step) => {
-                        self.apply_step(step).await;
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                };
+                let r = self.host_change(|host, rng| host.rekey(rng, now)).await;
                 let _ = reply.send(r);
             }
             Command::Lock { locked, reply } => {
-                let r = match &mut self.mode {
-                    Mode::Host(h) => h
-                        .host
-                        .set_locked(locked, &mut self.rng, now)
-                        .map_err(Into::into),
-                    _ => Err(MeetingError::NotHost),
-                };
-                let r = match r {
-                    Ok(step) => {
-                        self.apply_step(step).await;
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                };
+                let r = self
+                    .host_change(|host, rng| host.set_locked(locked, rng, now))
+                    .await;
                 let _ = reply.send(r);
             }
             Command::KeyRunningOut => match &mut self.mode {
