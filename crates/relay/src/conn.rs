@@ -14,6 +14,7 @@ use tokio::sync::mpsc::error::TrySendError;
 
 use crate::metrics::Metrics;
 use crate::rate::RateLimiter;
+use crate::report::ParticipantRecord;
 use crate::room::{Member, Membership, Peer, Shared, StreamFrame, lock};
 
 /// Per-connection state shared by its tasks.
@@ -400,7 +401,7 @@ fn send_media(shared: &Shared, r: &Member, frame: Bytes) {
             drop_one(shared, r);
         }
         match conn.send_datagram(frame) {
-            Ok(()) => count_out(shared, r, len),
+            Ok(()) => count_out(&shared.metrics, &r.rec, len),
             // The path MTU shrank between the check and the send: rare, counted as a drop.
             Err(quinn::SendDatagramError::TooLarge) => drop_one(shared, r),
             Err(_) => {}
@@ -428,12 +429,9 @@ async fn stream_writer(
     mut rx: mpsc::Receiver<StreamFrame>,
 ) {
     while let Some(StreamFrame { frame, rec }) = rx.recv().await {
-        let len = frame.len() as u64;
+        let len = frame.len();
         if send_stream(&conn, frame).await {
-            rec.stats.media_out.fetch_add(1, Relaxed);
-            rec.stats.media_bytes_out.fetch_add(len, Relaxed);
-            metrics.frames_out.fetch_add(1, Relaxed);
-            metrics.bytes_out.fetch_add(len, Relaxed);
+            count_out(&metrics, &rec, len);
         } else if conn.close_reason().is_some() {
             return;
         }
@@ -445,11 +443,13 @@ fn drop_one(shared: &Shared, r: &Member) {
     shared.metrics.drops.fetch_add(1, Relaxed);
 }
 
-fn count_out(shared: &Shared, r: &Member, len: usize) {
-    r.rec.stats.media_out.fetch_add(1, Relaxed);
-    r.rec.stats.media_bytes_out.fetch_add(len as u64, Relaxed);
-    shared.metrics.frames_out.fetch_add(1, Relaxed);
-    shared.metrics.bytes_out.fetch_add(len as u64, Relaxed);
+/// Counts one delivered frame, for the receiver and for the relay (datagram and stream paths).
+fn count_out(metrics: &Metrics, rec: &ParticipantRecord, len: usize) {
+    let len = len as u64;
+    rec.stats.media_out.fetch_add(1, Relaxed);
+    rec.stats.media_bytes_out.fetch_add(len, Relaxed);
+    metrics.frames_out.fetch_add(1, Relaxed);
+    metrics.bytes_out.fetch_add(len, Relaxed);
 }
 
 async fn send_stream(conn: &quinn::Connection, frame: Bytes) -> bool {

@@ -9,6 +9,8 @@ use std::sync::Mutex;
 
 use hush_wire::ParticipantId;
 
+use crate::room::lock;
+
 /// Directory name for a room: `room-` then the name's bytes, with `[A-Za-z0-9_-]` kept and every
 /// other byte written `%XX` (upper-case hex).
 pub fn room_dir_name(room: &str) -> String {
@@ -54,7 +56,7 @@ fn open(dir: &Path, room: &str, id: ParticipantId, ext: &str) -> Option<BufWrite
 }
 
 fn record(w: &Mutex<Option<BufWriter<File>>>, payload: &[u8]) {
-    let mut g = w.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut g = lock(w);
     if let Some(f) = g.as_mut() {
         let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
         let ok = f
@@ -85,7 +87,7 @@ impl DumpFiles {
 
     pub(crate) fn flush(&self) {
         for w in [&self.media, &self.blobs] {
-            let mut g = w.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut g = lock(w);
             if let Some(f) = g.as_mut() {
                 let _ = f.flush();
             }
