@@ -251,14 +251,7 @@ impl RelayMessage {
     /// Decodes a message body (without the length prefix). Total: never panics.
     pub fn decode(body: Bytes) -> Result<Self, WireError> {
         use relay_type::*;
-        if body.len() > MAX_CONTROL_SIZE {
-            return Err(WireError::TooLarge {
-                len: body.len(),
-                max: MAX_CONTROL_SIZE,
-            });
-        }
-        let mut r = Reader::new(&body);
-        let ty = r.u8().map_err(|_| WireError::Empty)?;
+        let (mut r, ty) = open_body(&body)?;
         let msg = match ty {
             HELLO => {
                 let protocol_version = r.u16()?;
@@ -273,7 +266,7 @@ impl RelayMessage {
             JOINED => {
                 let your_id = ParticipantId(r.u64()?);
                 let n = r.u16()?;
-                let mut participants = Vec::with_capacity(usize::from(n).min(r_len(&body) / 8));
+                let mut participants = Vec::with_capacity(usize::from(n).min(body.len() / 8));
                 for _ in 0..n {
                     participants.push(ParticipantId(r.u64()?));
                 }
@@ -290,12 +283,9 @@ impl RelayMessage {
             },
             DELIVER => {
                 let from = ParticipantId(r.u64()?);
-                let blob = r.rest();
-                check_blob(blob.len())?;
-                let start = body.len() - blob.len();
                 RelayMessage::Deliver {
                     from,
-                    blob: body.slice(start..),
+                    blob: blob_rest(&body, &mut r)?,
                 }
             }
             ERROR => {
@@ -312,19 +302,31 @@ impl RelayMessage {
     }
 }
 
-fn r_len(body: &[u8]) -> usize {
-    body.len()
+/// The start of every `decode`: checks the body against [`MAX_CONTROL_SIZE`] and reads the
+/// type byte (an empty body is [`WireError::Empty`]).
+fn open_body(body: &[u8]) -> Result<(Reader<'_>, u8), WireError> {
+    if body.len() > MAX_CONTROL_SIZE {
+        return Err(WireError::TooLarge {
+            len: body.len(),
+            max: MAX_CONTROL_SIZE,
+        });
+    }
+    let mut r = Reader::new(body);
+    let ty = r.u8().map_err(|_| WireError::Empty)?;
+    Ok((r, ty))
 }
 
-fn check_blob(len: usize) -> Result<(), WireError> {
+/// The rest of `body` (what `r` has not read yet) as an opaque blob, at most
+/// [`MAX_BLOB_SIZE`] bytes, sliced from `body` without copying.
+fn blob_rest(body: &Bytes, r: &mut Reader<'_>) -> Result<Bytes, WireError> {
+    let len = r.rest().len();
     if len > MAX_BLOB_SIZE {
-        Err(WireError::TooLarge {
+        return Err(WireError::TooLarge {
             len,
             max: MAX_BLOB_SIZE,
-        })
-    } else {
-        Ok(())
+        });
     }
+    Ok(body.slice(body.len() - len..))
 }
 
 impl ClientMessage {
@@ -359,14 +361,7 @@ impl ClientMessage {
     /// Decodes a message body (without the length prefix). Total: never panics.
     pub fn decode(body: Bytes) -> Result<Self, WireError> {
         use client_type::*;
-        if body.len() > MAX_CONTROL_SIZE {
-            return Err(WireError::TooLarge {
-                len: body.len(),
-                max: MAX_CONTROL_SIZE,
-            });
-        }
-        let mut r = Reader::new(&body);
-        let ty = r.u8().map_err(|_| WireError::Empty)?;
+        let (mut r, ty) = open_body(&body)?;
         let msg = match ty {
             JOIN => {
                 let room = r.str8()?;
@@ -384,12 +379,9 @@ impl ClientMessage {
                     1 => Target::Participant(ParticipantId(r.u64()?)),
                     other => return Err(WireError::InvalidTarget(other)),
                 };
-                let blob = r.rest();
-                check_blob(blob.len())?;
-                let start = body.len() - blob.len();
                 ClientMessage::Send {
                     to,
-                    blob: body.slice(start..),
+                    blob: blob_rest(&body, &mut r)?,
                 }
             }
             PING => ClientMessage::Ping { nonce: r.u64()? },
