@@ -159,6 +159,10 @@ impl Sinks {
                 }
             }
         }
+        // As in `data`: without a recording, no clock read per frame.
+        if self.record.is_none() {
+            return;
+        }
         self.record(
             RecordRef {
                 kind: RecordKind::Media,
