@@ -45,12 +45,18 @@ struct KeyTable {
 }
 
 impl KeyTable {
+    /// The slot of `kid`, or where it would be inserted.
+    #[inline]
+    fn find(&self, kid: u64) -> Result<usize, usize> {
+        self.slots.binary_search_by_key(&kid, |(k, _)| *k)
+    }
+
     #[inline]
     fn get_mut(&mut self, kid: u64) -> Option<&mut ReceiverKey> {
         let i = match self.slots.get(self.last) {
             Some((k, _)) if *k == kid => self.last,
             _ => {
-                let i = self.slots.binary_search_by_key(&kid, |(k, _)| *k).ok()?;
+                let i = self.find(kid).ok()?;
                 self.last = i;
                 i
             }
@@ -59,12 +65,12 @@ impl KeyTable {
     }
 
     fn contains(&self, kid: u64) -> bool {
-        self.slots.binary_search_by_key(&kid, |(k, _)| *k).is_ok()
+        self.find(kid).is_ok()
     }
 
     /// Inserts unless `kid` is present; returns whether it inserted.
     fn insert_new(&mut self, kid: u64, make: impl FnOnce() -> ReceiverKey) -> bool {
-        match self.slots.binary_search_by_key(&kid, |(k, _)| *k) {
+        match self.find(kid) {
             Ok(_) => false,
             Err(i) => {
                 self.slots.insert(i, (kid, make()));
@@ -74,7 +80,7 @@ impl KeyTable {
     }
 
     fn remove(&mut self, kid: u64) -> bool {
-        match self.slots.binary_search_by_key(&kid, |(k, _)| *k) {
+        match self.find(kid) {
             Ok(i) => {
                 self.slots.remove(i);
                 true
