@@ -113,31 +113,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn parse_suite(s: &str) -> anyhow::Result<CipherSuite> {
-    s.parse::<CipherSuite>().map_err(|e| {
-        anyhow::Error::new(Failure {
-            code: 2,
-            message: format!("--suite: {e}"),
-        })
-    })
+    s.parse::<CipherSuite>()
+        .map_err(|e| failure(2, format!("--suite: {e}")))
 }
 
 fn parse_hex(what: &str, s: &str) -> anyhow::Result<Vec<u8>> {
     let s: String = s.split_whitespace().collect();
-    hex::decode(&s).map_err(|e| {
-        anyhow::Error::new(Failure {
-            code: 2,
-            message: format!("{what}: invalid hex: {e}"),
-        })
-    })
+    hex::decode(&s).map_err(|e| failure(2, format!("{what}: invalid hex: {e}")))
 }
 
 fn base_key(s: &str) -> anyhow::Result<BaseKey> {
-    BaseKey::new(parse_hex("--key", s)?).map_err(|e| {
-        anyhow::Error::new(Failure {
-            code: 2,
-            message: format!("--key: {e}"),
-        })
-    })
+    BaseKey::new(parse_hex("--key", s)?).map_err(|e| failure(2, format!("--key: {e}")))
 }
 
 fn read_stdin_hex() -> anyhow::Result<Vec<u8>> {
@@ -155,8 +141,10 @@ fn frame_failure(e: FrameError) -> anyhow::Error {
     } else {
         2
     };
-    anyhow::Error::new(Failure {
-        code,
-        message: e.to_string(),
-    })
+    failure(code, e.to_string())
+}
+
+/// A one-line error that exits with `code`.
+fn failure(code: u8, message: String) -> anyhow::Error {
+    anyhow::Error::new(Failure { code, message })
 }
