@@ -15,7 +15,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use crate::metrics::Metrics;
 use crate::rate::RateLimiter;
 use crate::report::ParticipantRecord;
-use crate::room::{Member, Membership, Peer, Shared, StreamFrame, lock};
+use crate::room::{Member, Membership, Peer, Shared, StreamFrame, lock, read, write};
 
 /// Per-connection state shared by its tasks.
 struct ConnState {
@@ -27,20 +27,11 @@ struct ConnState {
 
 impl ConnState {
     fn membership(&self) -> Option<Arc<Membership>> {
-        self.membership
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        read(&self.membership).clone()
     }
 
     fn set_membership(&self, m: Option<Arc<Membership>>) -> Option<Arc<Membership>> {
-        std::mem::replace(
-            &mut *self
-                .membership
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-            m,
-        )
+        std::mem::replace(&mut *write(&self.membership), m)
     }
 
     fn close(&self, code: ErrorCode, reason: &str) {

@@ -13,6 +13,7 @@ use hush_wire::sframe_header::Header;
 use hush_wire::{ParticipantId, RelayMode};
 
 use crate::error::RelayError;
+use crate::room::lock;
 
 /// Distinct KIDs tracked per participant; more are counted together.
 const MAX_KIDS: usize = 256;
@@ -132,10 +133,6 @@ pub(crate) struct ReportBook {
     pub(crate) path: PathBuf,
     facts: RelayFacts,
     rooms: Mutex<Vec<Arc<RoomRecord>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl ReportBook {

@@ -18,8 +18,19 @@ use crate::hook::{HookMessage, RelayHook};
 use crate::metrics::Metrics;
 use crate::report::{KidBook, MemberStats, ParticipantRecord, ReportBook, RoomRecord};
 
+/// Locks `m`, taking the data of a poisoned lock as it is (every task's state stays usable).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Read-locks `l`, tolerating poison as [`lock`] does.
+pub(crate) fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Write-locks `l`, tolerating poison as [`lock`] does.
+pub(crate) fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The ends of a connection other tasks may need: the QUIC connection, its bounded control
@@ -60,17 +71,11 @@ pub(crate) struct Room {
 impl Room {
     /// The current member list (cheap: one uncontended read lock and an `Arc` clone).
     pub(crate) fn snapshot(&self) -> Arc<[Arc<Member>]> {
-        self.members
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        read(&self.members).clone()
     }
 
     fn set(&self, members: Arc<[Arc<Member>]>) {
-        *self
-            .members
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = members;
+        *write(&self.members) = members;
     }
 }
 
