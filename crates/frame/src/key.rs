@@ -4,6 +4,7 @@ use std::fmt;
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::backend::{self, FrameAead};
 use crate::suite::{CipherSuite, KdfHash};
 use crate::{FrameError, NONCE_LEN};
 
@@ -53,6 +54,30 @@ impl fmt::Debug for BaseKey {
 pub(crate) struct KeyAndSalt {
     pub(crate) key: Vec<u8>,
     pub(crate) salt: [u8; NONCE_LEN],
+}
+
+/// What a sender or a receiver keeps of one KID's key: the salt and the expanded AEAD key
+/// (the AEAD key bytes themselves are zeroized as soon as the backend has expanded them).
+pub(crate) struct FrameKey {
+    pub(crate) salt: Zeroizing<[u8; NONCE_LEN]>,
+    pub(crate) aead: Box<dyn FrameAead>,
+}
+
+impl FrameKey {
+    /// Derives the key and salt for `kid` ([`derive`]) and expands the AEAD key once, here.
+    pub(crate) fn new(suite: CipherSuite, kid: u64, base_key: &BaseKey) -> Self {
+        let ks = derive(suite, kid, base_key);
+        Self {
+            salt: Zeroizing::new(ks.salt),
+            aead: backend::new(suite, &ks.key),
+        }
+    }
+
+    /// The nonce of the frame with counter `ctr` ([`nonce`]).
+    #[inline]
+    pub(crate) fn nonce(&self, ctr: u64) -> [u8; NONCE_LEN] {
+        nonce(&self.salt, ctr)
+    }
 }
 
 /// `sframe_secret = HKDF-Extract("", base_key)`;

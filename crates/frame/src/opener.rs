@@ -4,11 +4,10 @@ use std::fmt;
 
 use hush_wire::sframe_header::Header;
 
-use crate::backend::{self, FrameAead};
 use crate::buffer::FrameBuffer;
-use crate::key::{self, BaseKey};
+use crate::key::{self, BaseKey, FrameKey};
 use crate::replay::{Refused, ReplayWindow};
-use crate::{CipherSuite, FrameError, NONCE_LEN};
+use crate::{CipherSuite, FrameError};
 
 /// Default replay window: 1024 frames.
 pub const DEFAULT_REPLAY_WINDOW: u64 = 1024;
@@ -27,8 +26,7 @@ pub struct Opened {
 
 struct ReceiverKey {
     suite: CipherSuite,
-    salt: zeroize::Zeroizing<[u8; NONCE_LEN]>,
-    aead: Box<dyn FrameAead>,
+    key: FrameKey,
     window: ReplayWindow,
 }
 
@@ -139,14 +137,10 @@ impl Opener {
         base_key: BaseKey,
     ) -> Result<(), FrameError> {
         let window = self.window;
-        let inserted = self.keys.insert_new(kid, || {
-            let ks = key::derive(suite, kid, &base_key);
-            ReceiverKey {
-                suite,
-                salt: zeroize::Zeroizing::new(ks.salt),
-                aead: backend::new(suite, &ks.key),
-                window: ReplayWindow::new(window),
-            }
+        let inserted = self.keys.insert_new(kid, || ReceiverKey {
+            suite,
+            key: FrameKey::new(suite, kid, &base_key),
+            window: ReplayWindow::new(window),
         });
         if inserted {
             Ok(())
@@ -228,8 +222,9 @@ impl Opener {
         })?;
         let (hdr, body) = frame.split_at_mut(h);
         let aad = key::aad(&mut self.aad, hdr, metadata);
-        let nonce = key::nonce(&rk.salt, ctr);
+        let nonce = rk.key.nonce(ctr);
         let len = rk
+            .key
             .aead
             .open(&nonce, aad, body)
             .map_err(|_| FrameError::Authentication)?;

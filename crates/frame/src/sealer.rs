@@ -4,10 +4,9 @@ use std::fmt;
 
 use hush_wire::sframe_header::{Header, MAX_HEADER_LEN};
 
-use crate::backend::{self, FrameAead};
 use crate::buffer::FrameBuffer;
-use crate::key::{self, BaseKey};
-use crate::{CipherSuite, FrameError, NONCE_LEN};
+use crate::key::{self, BaseKey, FrameKey};
+use crate::{CipherSuite, FrameError};
 
 /// Seals frames under one sender key. Owns the key and its counter; not `Clone`.
 ///
@@ -17,8 +16,7 @@ use crate::{CipherSuite, FrameError, NONCE_LEN};
 pub struct Sealer {
     suite: CipherSuite,
     kid: u64,
-    salt: zeroize::Zeroizing<[u8; NONCE_LEN]>,
-    aead: Box<dyn FrameAead>,
+    key: FrameKey,
     next_ctr: u64,
     /// Set once the frame with counter `u64::MAX` is sealed.
     ctr_done: bool,
@@ -29,12 +27,10 @@ pub struct Sealer {
 impl Sealer {
     /// A sealer for `kid` under `base_key`, expanding the AEAD key once, here.
     pub fn new(suite: CipherSuite, kid: u64, base_key: BaseKey) -> Self {
-        let ks = key::derive(suite, kid, &base_key);
         Self {
             suite,
             kid,
-            salt: zeroize::Zeroizing::new(ks.salt),
-            aead: backend::new(suite, &ks.key),
+            key: FrameKey::new(suite, kid, &base_key),
             next_ctr: 0,
             ctr_done: false,
             remaining: suite.max_frames_per_key(),
@@ -151,9 +147,10 @@ impl Sealer {
         let (hdr, rest) = frame.split_at_mut(h);
         let n = rest.len().checked_sub(t).ok_or(FrameError::TooLarge)?;
         let aad = key::aad(&mut self.aad, hdr, metadata);
-        let nonce = key::nonce(&self.salt, header.ctr);
+        let nonce = self.key.nonce(header.ctr);
         let (data, tag) = rest.split_at_mut(n);
-        self.aead
+        self.key
+            .aead
             .seal(&nonce, aad, data, tag)
             .map_err(|_| FrameError::TooLarge)?;
         self.remaining -= 1;
