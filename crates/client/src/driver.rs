@@ -649,7 +649,6 @@ impl Driver {
                 self.send(target(host), bytes).await;
             }
         }
-        self.shared.set_sealer(None);
         self.inbound.keys().clear();
         let _ = self.conn.leave().await;
         self.conn.close().await;
@@ -658,9 +657,8 @@ impl Driver {
     /// After the connection dropped: retry with backoff for `reconnect_for`, rejoin the room and
     /// re-enter it. Returns false when giving up.
     async fn reconnect(&mut self, reason: String) -> bool {
-        self.shared.set_sealer(None);
-        self.shared.set_ready(0, 0);
         self.inbound.keys().clear();
+        self.shared.set_ready(0, 0);
         self.emit(MeetingEvent::Disconnected {
             reason: reason.clone(),
             reconnecting: true,
