@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -157,6 +157,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// The transport-mode key service: plug it into [`hush_relay::RelayConfig::hook`].
 ///
 /// It generates one epoch secret per room at the room's first join, gives each joiner a fresh
@@ -205,11 +213,7 @@ impl KeyService {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> KeyServiceStats {
-        let rooms = self
-            .rooms
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
+        let rooms = read(&self.rooms).len();
         KeyServiceStats {
             issued: self.counters.issued.load(Relaxed),
             opened: self.counters.opened.load(Relaxed),
@@ -220,13 +224,7 @@ impl KeyService {
 
     /// Flushes every decrypted dump file to disk.
     pub fn flush(&self) {
-        let rooms: Vec<_> = self
-            .rooms
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
+        let rooms: Vec<_> = read(&self.rooms).values().cloned().collect();
         for r in rooms {
             for s in lock(&r).senders.values_mut() {
                 if let Some(d) = s.dump.as_mut() {
@@ -248,7 +246,7 @@ impl KeyService {
 
     fn join(&self, room: &str, id: ParticipantId) -> Result<Vec<HookMessage>, KeyServiceError> {
         // Lock order everywhere: the room map, then one room.
-        let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
+        let mut rooms = write(&self.rooms);
         let r = match rooms.get(room) {
             Some(r) => r.clone(),
             None => {
@@ -331,7 +329,7 @@ impl RelayHook for KeyService {
         id: ParticipantId,
         _members: &[ParticipantId],
     ) -> Vec<HookMessage> {
-        let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
+        let mut rooms = write(&self.rooms);
         let Some(r) = rooms.get(room).cloned() else {
             return Vec::new();
         };
@@ -353,7 +351,7 @@ impl RelayHook for KeyService {
 
     fn on_media(&self, room: &str, from: ParticipantId, frame: &[u8]) {
         let r = {
-            let rooms = self.rooms.read().unwrap_or_else(PoisonError::into_inner);
+            let rooms = read(&self.rooms);
             match rooms.get(room) {
                 Some(r) => r.clone(),
                 None => return self.failed(),
