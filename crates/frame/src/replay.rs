@@ -74,12 +74,11 @@ impl ReplayWindow {
                 if advance >= self.capacity() {
                     self.bits.iter_mut().for_each(|w| *w = 0);
                 } else {
+                    // Slots passed over are forgotten; `ctr`'s own is set just below.
                     for c in high + 1..ctr {
                         let (w, m) = self.slot(c);
                         self.bits[w] &= !m;
                     }
-                    let (w, m) = self.slot(ctr);
-                    self.bits[w] &= !m;
                 }
                 self.highest = Some(ctr);
             }
