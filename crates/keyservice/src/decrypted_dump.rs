@@ -44,15 +44,11 @@ impl DecryptedDump {
     }
 
     pub(crate) fn record(&mut self, payload: &[u8]) {
-        if let Some(f) = self.file.as_mut() {
-            let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-            let ok = f
-                .write_all(&len.to_be_bytes())
-                .and_then(|()| f.write_all(payload));
-            if let Err(e) = ok {
-                tracing::warn!(error = %e, "decrypted dump write failed; stopping for this sender");
-                self.file = None;
-            }
+        if let Some(f) = self.file.as_mut()
+            && let Err(e) = hush_relay::dump::write_record(f, payload)
+        {
+            tracing::warn!(error = %e, "decrypted dump write failed; stopping for this sender");
+            self.file = None;
         }
     }
 

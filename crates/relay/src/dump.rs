@@ -55,17 +55,24 @@ fn open(dir: &Path, room: &str, id: ParticipantId, ext: &str) -> Option<BufWrite
     }
 }
 
+/// Writes one record: `payload`'s length as a `u32` big-endian, then the bytes (the framing
+/// [`read_records`] reads back; also the key service's decrypted dump, SPEC §12.4).
+///
+/// # Errors
+/// The writer's error.
+pub fn write_record(w: &mut impl Write, payload: &[u8]) -> std::io::Result<()> {
+    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    w.write_all(&len.to_be_bytes())?;
+    w.write_all(payload)
+}
+
 fn record(w: &Mutex<Option<BufWriter<File>>>, payload: &[u8]) {
     let mut g = lock(w);
-    if let Some(f) = g.as_mut() {
-        let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-        let ok = f
-            .write_all(&len.to_be_bytes())
-            .and_then(|()| f.write_all(payload));
-        if let Err(e) = ok {
-            tracing::warn!(error = %e, "dump write failed; dumping stops for this sender");
-            *g = None;
-        }
+    if let Some(f) = g.as_mut()
+        && let Err(e) = write_record(f, payload)
+    {
+        tracing::warn!(error = %e, "dump write failed; dumping stops for this sender");
+        *g = None;
     }
 }
 
