@@ -71,6 +71,16 @@ impl<'a> Reader<'a> {
         let len = self.u16()?;
         self.take(usize::from(len))
     }
+    /// A length-prefixed byte string that must be exactly `len` bytes long
+    /// ([`DecodeError::BadLength`] otherwise).
+    pub(crate) fn var_exact(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
+        let v = self.var()?;
+        if v.len() == len {
+            Ok(v)
+        } else {
+            Err(DecodeError::BadLength)
+        }
+    }
     pub(crate) fn remaining(&self) -> usize {
         self.rest.len()
     }

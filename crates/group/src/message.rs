@@ -246,10 +246,7 @@ impl Roster {
             let relay_id = r.u64()?;
             let role = Role::from_u8(r.u8()?)?;
             let identity = IdentityKey(r.array()?);
-            let hpke_public = r.var()?.to_vec();
-            if hpke_public.len() != kem.public_key_len() {
-                return Err(DecodeError::BadLength);
-            }
+            let hpke_public = r.var_exact(kem.public_key_len())?.to_vec();
             let name_ct = r.var()?.to_vec();
             members.push(RosterEntry {
                 index,
@@ -294,14 +291,8 @@ impl JoinRequest {
         let role = Role::from_u8(r.u8()?)?;
         let identity = IdentityKey(r.array()?);
         let kem = KemId::from_u16(r.u16()?)?;
-        let hpke_public = r.var()?.to_vec();
-        if hpke_public.len() != kem.public_key_len() {
-            return Err(DecodeError::BadLength);
-        }
-        let name_enc = r.var()?.to_vec();
-        if name_enc.len() != kem.enc_len() {
-            return Err(DecodeError::BadLength);
-        }
+        let hpke_public = r.var_exact(kem.public_key_len())?.to_vec();
+        let name_enc = r.var_exact(kem.enc_len())?.to_vec();
         let name_ct = r.var()?.to_vec();
         Ok(Self {
             meeting,
