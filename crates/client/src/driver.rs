@@ -105,6 +105,13 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The host's relay id in a member's current roster (the host is its first entry).
+fn host_relay_id(m: &Member) -> Option<u64> {
+    m.roster()
+        .and_then(|r| r.members.first())
+        .map(|e| e.relay_id)
+}
+
 fn target(id: u64) -> Target {
     Target::Participant(ParticipantId(id))
 }
@@ -596,10 +603,7 @@ impl Driver {
                     Err(e) => tracing::warn!(error = %e, "rekey failed"),
                 },
                 Mode::Member(m) => {
-                    let host = m
-                        .roster()
-                        .and_then(|r| r.members.first())
-                        .map(|e| e.relay_id);
+                    let host = host_relay_id(m);
                     if let (Ok(req), Some(host)) = (m.rekey_request(), host) {
                         self.send(target(host), req).await;
                     }
@@ -609,10 +613,7 @@ impl Driver {
             Command::LeaveKeepKeys { reply } => {
                 let r = match &mut self.mode {
                     Mode::Member(m) => {
-                        let host = m
-                            .roster()
-                            .and_then(|r| r.members.first())
-                            .map(|e| e.relay_id);
+                        let host = host_relay_id(m);
                         match (m.leave(), host) {
                             (Ok(bytes), Some(host)) => {
                                 self.send(target(host), bytes).await;
@@ -641,10 +642,7 @@ impl Driver {
     /// Leaves cleanly: a signed leave notice (member), the relay room, the connection.
     async fn quit(&mut self) {
         if let Mode::Member(m) = &mut self.mode {
-            let host = m
-                .roster()
-                .and_then(|r| r.members.first())
-                .map(|e| e.relay_id);
+            let host = host_relay_id(m);
             if let (Ok(bytes), Some(host)) = (m.leave(), host) {
                 self.send(target(host), bytes).await;
             }
