@@ -19,6 +19,9 @@ use crate::room::lock;
 const MAX_KIDS: usize = 256;
 /// Closed rooms kept in the report; older ones are forgotten.
 const MAX_CLOSED_ROOMS: usize = 4096;
+/// Departed participants listed per room; older ones are only counted, so a client that leaves
+/// and rejoins forever cannot grow the relay's memory (SPEC §7.6).
+pub(crate) const MAX_DEPARTED_PER_ROOM: usize = 1024;
 
 /// Per-participant counters (atomics: updated on the forwarding path without locks).
 #[derive(Debug)]
@@ -114,6 +117,35 @@ pub(crate) struct RoomRecord {
     pub(crate) opened: SystemTime,
     pub(crate) closed: Mutex<Option<SystemTime>>,
     pub(crate) participants: Mutex<Vec<Arc<ParticipantRecord>>>,
+    /// Departed participants dropped from `participants` beyond [`MAX_DEPARTED_PER_ROOM`].
+    pub(crate) forgotten: AtomicU64,
+}
+
+impl RoomRecord {
+    /// A record for a room opened now.
+    pub(crate) fn new(name: &str) -> Self {
+        RoomRecord {
+            name: name.to_owned(),
+            opened: SystemTime::now(),
+            closed: Mutex::new(None),
+            participants: Mutex::new(Vec::new()),
+            forgotten: AtomicU64::new(0),
+        }
+    }
+
+    /// Lists a participant who joined; beyond [`MAX_DEPARTED_PER_ROOM`] departed ones, the
+    /// oldest departed record is dropped and counted instead.
+    pub(crate) fn add_participant(&self, rec: Arc<ParticipantRecord>) {
+        let mut list = lock(&self.participants);
+        let departed = list.iter().filter(|p| lock(&p.left).is_some()).count();
+        if departed >= MAX_DEPARTED_PER_ROOM
+            && let Some(i) = list.iter().position(|p| lock(&p.left).is_some())
+        {
+            list.remove(i);
+            self.forgotten.fetch_add(1, Relaxed);
+        }
+        list.push(rec);
+    }
 }
 
 /// Static facts printed at the top of the report.
@@ -210,6 +242,13 @@ impl ReportBook {
                 utc(r.opened),
                 closed.map_or("still open".to_owned(), |c| format!("closed {}", utc(c)))
             );
+            let forgotten = r.forgotten.load(Relaxed);
+            if forgotten > 0 {
+                let _ = writeln!(
+                    o,
+                    "  ({forgotten} earlier departed participants are no longer kept: the relay keeps the last {MAX_DEPARTED_PER_ROOM})"
+                );
+            }
             for p in lock(&r.participants).iter() {
                 render_participant(&mut o, p);
             }
@@ -354,5 +393,35 @@ mod tests {
         }
         let r = k.kids[&7];
         assert_eq!((r.min, r.max, r.frames), (3, 9, 3));
+    }
+
+    fn participant(id: u64, departed: bool) -> Arc<ParticipantRecord> {
+        let left = departed.then(|| (SystemTime::now(), "left".to_owned()));
+        Arc::new(ParticipantRecord {
+            id: ParticipantId(id),
+            remote: SocketAddr::from(([127, 0, 0, 1], 4433)),
+            joined: SystemTime::now(),
+            left: Mutex::new(left),
+            stats: MemberStats::default(),
+            kids: None,
+        })
+    }
+
+    /// A client that leaves and rejoins forever must not grow the report (or the relay's memory)
+    /// without bound: departed records beyond the cap are dropped oldest first and counted.
+    #[test]
+    fn departed_participants_are_capped_per_room() {
+        let room = RoomRecord::new("r");
+        room.add_participant(participant(0, false));
+        let extra = 10;
+        for id in 1..=(MAX_DEPARTED_PER_ROOM as u64 + extra) {
+            room.add_participant(participant(id, true));
+        }
+        let list = lock(&room.participants);
+        assert_eq!(list.len(), MAX_DEPARTED_PER_ROOM + 1);
+        assert_eq!(room.forgotten.load(Relaxed), extra);
+        // The one still present is kept; the oldest departed ones went first.
+        assert_eq!(list[0].id, ParticipantId(0));
+        assert_eq!(list[1].id, ParticipantId(extra + 1));
     }
 }

@@ -169,12 +169,7 @@ impl Shared {
                         format!("relay has its maximum of {} rooms", self.limits.max_rooms),
                     ));
                 }
-                let rec = Arc::new(RoomRecord {
-                    name: name.to_owned(),
-                    opened: SystemTime::now(),
-                    closed: Mutex::new(None),
-                    participants: Mutex::new(Vec::new()),
-                });
+                let rec = Arc::new(RoomRecord::new(name));
                 if let Some(book) = &self.report {
                     book.add_room(rec.clone());
                 }
@@ -207,7 +202,7 @@ impl Shared {
             stats: MemberStats::default(),
             kids: self.report.as_ref().map(|_| Mutex::new(KidBook::default())),
         });
-        lock(&room.rec.participants).push(rec.clone());
+        room.rec.add_participant(rec.clone());
         let me = Arc::new(Member {
             id,
             peer: peer.clone(),
