@@ -582,29 +582,29 @@ async fn control_reader(
                 participants,
             } => {
                 *lock(&inner.my_id) = Some(your_id);
-                if let Some(p) = lock(&inner.pending_join).take() {
-                    let _ = p.send(Ok(Joined {
+                answer(
+                    &inner.pending_join,
+                    Ok(Joined {
                         your_id,
                         participants,
-                    }));
-                }
+                    }),
+                );
                 continue;
             }
             RelayMessage::Left => {
                 *lock(&inner.my_id) = None;
-                if let Some(p) = lock(&inner.pending_leave).take() {
-                    let _ = p.send(Ok(()));
-                }
+                answer(&inner.pending_leave, Ok(()));
                 continue;
             }
             RelayMessage::Error { code, reason } => {
-                let pending = lock(&inner.pending_join).take();
-                if let Some(p) = pending {
-                    let _ = p.send(Err(NetError::Refused { code, reason }));
-                    continue;
-                }
-                if let Some(p) = lock(&inner.pending_leave).take() {
-                    let _ = p.send(Err(NetError::Refused { code, reason }));
+                // The refusal of a waiting join (else leave), or a non-fatal error.
+                let refused = || NetError::Refused {
+                    code,
+                    reason: reason.clone(),
+                };
+                if answer(&inner.pending_join, Err(refused()))
+                    || answer(&inner.pending_leave, Err(refused()))
+                {
                     continue;
                 }
                 Event::RelayError { code, reason }
@@ -627,13 +627,15 @@ async fn control_reader(
             break "event receiver dropped".to_owned();
         }
     };
-    if let Some(p) = lock(&inner.pending_join).take() {
-        let _ = p.send(Err(NetError::Closed));
-    }
-    if let Some(p) = lock(&inner.pending_leave).take() {
-        let _ = p.send(Err(NetError::Closed));
-    }
+    answer(&inner.pending_join, Err(NetError::Closed));
+    answer(&inner.pending_leave, Err(NetError::Closed));
     let _ = tx.send(closed_event(&conn, end)).await;
+}
+
+/// Answers the request waiting in `slot`, if any; `false` if none was waiting.
+fn answer<T>(slot: &Pending<T>, r: Result<T, NetError>) -> bool {
+    let waiting = lock(slot).take();
+    waiting.map(|p| p.send(r)).is_some()
 }
 
 async fn datagram_reader(conn: quinn::Connection, sink: Arc<dyn MediaSink>) {
