@@ -292,6 +292,17 @@ impl<W: Write> Recorder<W> {
         self.buf.push(name_len);
         self.buf.extend_from_slice(name);
         self.buf.extend_from_slice(payload);
+        // Refuse an oversize record before sealing it: sealing takes a counter value, and the
+        // reader demands counter == record number, so a sealed-then-refused record would make
+        // every later record of the file unreadable.
+        let header_len =
+            hush_frame::Header::new(self.sealer.kid(), self.sealer.next_counter()).encoded_len();
+        if header_len + self.buf.len() + self.sealer.suite().tag_len() > MAX_RECORD_LEN {
+            return Err(RecordingError::Malformed {
+                record: self.records,
+                reason: "record larger than 16 MiB",
+            });
+        }
         self.sealer
             .seal(&self.header, &mut *self.buf)
             .map_err(|e| match e {
@@ -495,6 +506,26 @@ pub fn read(bytes: &[u8], key: &RecordingKey) -> Result<Recording, RecordingErro
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// An oversize record is refused without taking a counter value, so the records after it
+    /// still read back.
+    #[test]
+    fn an_oversize_record_does_not_spoil_the_rest() {
+        let key = RecordingKey::generate().unwrap();
+        let mut r = Recorder::new(Vec::new(), &key, CipherSuite::default_for_this_cpu()).unwrap();
+        r.record(RecordKind::Media, 0, "alice", b"before").unwrap();
+        let huge = vec![0u8; MAX_RECORD_LEN];
+        assert!(matches!(
+            r.record(RecordKind::Media, 1, "alice", &huge),
+            Err(RecordingError::Malformed { record: 1, .. })
+        ));
+        r.record(RecordKind::Media, 2, "alice", b"after").unwrap();
+        let file = r.finish().unwrap();
+        let rec = read(&file, &key).unwrap();
+        let payloads: Vec<&[u8]> = rec.entries.iter().map(|e| &e.payload[..]).collect();
+        assert_eq!(payloads, [&b"before"[..], &b"after"[..]]);
+        assert!(rec.finished);
+    }
 
     fn sample(key: &RecordingKey) -> Vec<u8> {
         let mut r = Recorder::new(Vec::new(), key, CipherSuite::default_for_this_cpu()).unwrap();
