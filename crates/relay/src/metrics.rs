@@ -183,8 +183,14 @@ impl Metrics {
 /// with a small bound and one request per connection.
 pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
     loop {
-        let Ok((mut sock, _)) = listener.accept().await else {
-            continue;
+        let (mut sock, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // E.g. out of file descriptors: back off instead of spinning on the error.
+                tracing::debug!(error = %e, "metrics accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let metrics = metrics.clone();
         tokio::spawn(async move {
