@@ -8,6 +8,8 @@
 
 #[path = "../../../fuzz/src/frame_checks.rs"]
 mod frame_checks;
+#[path = "../../../fuzz/src/seeds.rs"]
+mod seeds;
 
 use std::path::PathBuf;
 
@@ -16,7 +18,7 @@ use hush_frame::{BaseKey, CipherSuite, Sealer};
 use proptest::prelude::*;
 
 fn seed_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/frame_open")
+    seeds::seed_dir("frame_open")
 }
 
 /// A `frame_open` input whose frame is a real frame sealed under the fuzzed key.
@@ -55,15 +57,11 @@ fn write_frame_open_seeds() {
 
 #[test]
 fn frame_open_seed_corpus_replays() {
-    let mut files: Vec<_> = std::fs::read_dir(seed_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= 10, "only {} seeds", files.len());
-    for path in files {
+    let seeds = seeds::seeds("frame_open");
+    assert!(seeds.len() >= 10, "only {} seeds", seeds.len());
+    for (path, bytes) in seeds {
         eprintln!("replaying {}", path.display());
-        check_frame_open(&std::fs::read(&path).unwrap());
+        check_frame_open(&bytes);
     }
 }
 

@@ -10,6 +10,8 @@
 
 #[path = "../../../fuzz/src/group_checks.rs"]
 mod group_checks;
+#[path = "../../../fuzz/src/seeds.rs"]
+mod seeds;
 
 use std::path::PathBuf;
 
@@ -18,7 +20,7 @@ use hush_group::{HostInput, Member, MemberConfig, Outgoing};
 use proptest::prelude::*;
 
 fn seed_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/group_decode")
+    seeds::seed_dir("group_decode")
 }
 
 /// Frames `(flags, message)` chunks after a mode byte, as `check_group` reads them.
@@ -111,15 +113,11 @@ fn write_group_decode_seeds() {
 
 #[test]
 fn group_decode_seed_corpus_replays() {
-    let mut files: Vec<_> = std::fs::read_dir(seed_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= 10, "only {} seeds", files.len());
-    for path in files {
+    let seeds = seeds::seeds("group_decode");
+    assert!(seeds.len() >= 10, "only {} seeds", seeds.len());
+    for (path, bytes) in seeds {
         eprintln!("replaying {}", path.display());
-        check_group(&std::fs::read(&path).unwrap());
+        check_group(&bytes);
     }
 }
 

@@ -4,33 +4,14 @@
 //! and regression inputs.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../../fuzz/src/seeds.rs"]
+mod seeds;
 #[path = "../../../fuzz/src/wire_checks.rs"]
 mod wire_checks;
 
-use std::path::PathBuf;
-
 use proptest::prelude::*;
+use seeds::seeds;
 use wire_checks::{check_sframe_header, check_wire};
-
-/// Every file of `fuzz/seeds/<target>/`, sorted by name.
-fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/seeds")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let b = std::fs::read(&p).unwrap();
-            (p, b)
-        })
-        .collect()
-}
 
 fn replay(target: &str, check: fn(&[u8])) {
     let files = seeds(target);
