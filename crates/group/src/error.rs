@@ -114,13 +114,50 @@ pub enum GroupError {
     /// The roster already holds the maximum number of members.
     #[error("meeting is full")]
     Full,
-    /// A display name longer than SPEC §8.5 allows or not valid UTF-8.
+    /// A display name longer than SPEC §8.5 allows, not valid UTF-8, or not padded exactly as
+    /// SPEC §8.5 says (minimal length, zero padding).
     #[error("invalid display name")]
     InvalidName,
+    /// A display name holding a character SPEC §8.5 forbids (a control, bidi, invisible format
+    /// or line-separator character): refused in the joiner's own name, in a join request at the
+    /// host, and in any roster entry at members.
+    #[error("display name refused: {reason}")]
+    BadDisplayName {
+        /// The first forbidden character and its class.
+        reason: NameError,
+    },
+    /// An HPKE public key that is not valid for its KEM (SPEC §8.3): a small-order X25519
+    /// point, or an X-Wing key whose ML-KEM part fails the FIPS 203 modulus check or whose
+    /// X25519 part is a small-order point. Refused in join requests (before the waiting room)
+    /// and in roster entries.
+    #[error("invalid HPKE public key")]
+    InvalidHpkeKey,
     /// The epoch counter reached 2^48 - 1 (SPEC §9.2); the meeting must be restarted.
     #[error("epoch space exhausted")]
     EpochExhausted,
     /// An HPKE operation failed locally (not a peer fault).
     #[error("HPKE operation failed")]
     Crypto,
+}
+
+/// Why a display name is refused (SPEC §8.5): the first forbidden character, by class. Every
+/// variant carries the offending character; `Display` names it as `U+XXXX`, never raw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    /// A control character (general category Cc): C0 U+0000-U+001F, DEL U+007F, C1
+    /// U+0080-U+009F. Terminal escape sequences start with one (ESC, CSI).
+    #[error("control character U+{:04X}", u32::from(*.0))]
+    Control(char),
+    /// A bidirectional formatting character: embeddings and overrides U+202A-U+202E, isolates
+    /// U+2066-U+2069, marks U+200E, U+200F, U+061C. They reorder the text shown after them.
+    #[error("bidirectional control U+{:04X}", u32::from(*.0))]
+    Bidi(char),
+    /// Any other invisible format character (general category Cf), e.g. zero-width U+200B-U+200D,
+    /// U+FEFF, soft hyphen U+00AD, tags U+E0000-U+E007F.
+    #[error("invisible format character U+{:04X}", u32::from(*.0))]
+    Invisible(char),
+    /// A line or paragraph separator, U+2028 or U+2029 (a line break in many renderers).
+    #[error("line or paragraph separator U+{:04X}", u32::from(*.0))]
+    Separator(char),
 }

@@ -13,14 +13,30 @@ pub const IDENTITY_FILE_HEADER: &str = "hush-identity-v1";
 /// Domain label prefixed to every signed message (SPEC §8.2).
 pub(crate) const SIGNATURE_LABEL: &[u8] = b"hush 1.0 signed message";
 
+/// Length of [`IdentityKey::fingerprint`]: 64 hex digits and 7 spaces.
+pub const FINGERPRINT_LEN: usize = 71;
+
 /// A public identity: 32 bytes of Ed25519 public key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IdentityKey(pub [u8; 32]);
 
 impl IdentityKey {
-    /// The key as lowercase hex (64 characters).
+    /// The key as lowercase hex (64 characters), ungrouped: the form for files and command-line
+    /// arguments (SPEC §8.10).
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
+    }
+
+    /// The identity fingerprint people compare (SPEC §8.10): all 64 lowercase hex digits of
+    /// the key in 8 groups of 8, separated by single spaces (71 characters), e.g.
+    /// `8a88e3dd 7409f195 fd52db2d 3cba5d72 ca6709bf 1d94121b f3748801 b40f6f5c`. Prompts and
+    /// rosters shown to people print this, never a prefix.
+    pub fn fingerprint(&self) -> String {
+        self.0
+            .chunks(4)
+            .map(hex::encode)
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Verifies `signature` over `label || u16(len(room)) || room || body` (SPEC §8.2).
@@ -158,5 +174,22 @@ impl std::fmt::Debug for Identity {
         f.debug_struct("Identity")
             .field("public", &self.public())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_the_full_key_in_eight_groups() {
+        let key = IdentityKey(std::array::from_fn(|i| (i % 16) as u8 * 17));
+        let fp = key.fingerprint();
+        assert_eq!(
+            fp,
+            "00112233 44556677 8899aabb ccddeeff 00112233 44556677 8899aabb ccddeeff"
+        );
+        assert_eq!(fp.len(), FINGERPRINT_LEN);
+        assert_eq!(fp.replace(' ', ""), key.to_hex());
     }
 }

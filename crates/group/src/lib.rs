@@ -26,10 +26,12 @@ pub mod names;
 pub mod schedule;
 
 pub use code::{roster_hash, security_code};
-pub use error::{DecodeError, GroupError};
+pub use error::{DecodeError, GroupError, NameError};
 pub use host::{DEFAULT_ROTATION_MS, Host, HostConfig, HostInput, Outgoing, PendingJoin, Step};
-pub use identity::{IDENTITY_FILE_HEADER, Identity, IdentityFileError, IdentityKey};
-pub use kem::{HpkeKeyPair, KemId};
+pub use identity::{
+    FINGERPRINT_LEN, IDENTITY_FILE_HEADER, Identity, IdentityFileError, IdentityKey,
+};
+pub use kem::{HpkeKeyPair, KemId, X25519_SMALL_ORDER, XWING_MLKEM_PK_LEN};
 pub use member::{DEFAULT_GRACE_MS, E2ee, Event, Member, MemberConfig, MemberInfo, RosterView};
 pub use message::{EpochKey, JoinRequest, Message, Role, Roster, RosterEntry, Signed};
 pub use rand_core;

@@ -575,5 +575,10 @@ fn validate(roster: &Roster) -> Result<(), GroupError> {
     if roster.members[1..].iter().any(|m| m.role == Role::Host) {
         return Err(GroupError::InvalidRoster("more than one host"));
     }
+    // Every HPKE key must be one a host could seal to (SPEC §8.3): a small-order X25519 key
+    // would give an all-zero DH output, so nobody could wrap a key to it.
+    for m in &roster.members {
+        roster.kem.check_public_key(&m.hpke_public)?;
+    }
     Ok(())
 }
