@@ -1,21 +1,25 @@
 //! Known-answer vectors for SPEC §8-§10, generated and verified by the same code.
 //!
-//! [`generate`] builds the vectors from fixed inputs; [`verify`] recomputes every one of them and
-//! reports the first mismatch. `tests/data/group_vectors.json` is the committed copy; the test
-//! `kat` checks it, and `HUSH_REGENERATE_VECTORS=1 cargo test -p hush-group --test kat`
-//! rewrites it. Epoch-key vectors contain HPKE ciphertexts, which are randomized: they are
-//! verified by opening them with the recipient's private key, not by byte equality.
+//! [`generate`] builds the vectors from fixed inputs; [`verify`] recomputes every one of them from
+//! its inputs and reports the first mismatch. The committed copy is the top-level
+//! `vectors/group.json` (SPEC §9.6, described in `vectors/README.md`); the test `kat` checks it,
+//! and `HUSH_REGENERATE_VECTORS=1 cargo test -p hush-group --test kat` rewrites it. Vectors that
+//! hold HPKE ciphertexts (epoch keys, join-request names) are randomized: they are verified by
+//! opening them with the recipient's private key, not by byte equality.
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
 use crate::MeetingId;
 use crate::code::{roster_hash, security_code};
+use crate::error::{GroupError, NameError};
 use crate::host::{Draft, Entry, build_roster, wrap_epoch_key};
-use crate::identity::Identity;
-use crate::kem::{HpkeKeyPair, KemId};
-use crate::message::{Message, Role};
-use crate::names::epoch_key_info;
+use crate::identity::{Identity, IdentityKey};
+use crate::kem::{self, HpkeKeyPair, KemId, X25519_SMALL_ORDER, XWING_MLKEM_PK_LEN};
+use crate::message::{JoinRequest, Message, Role, sign};
+use crate::names::{
+    check_display_name, epoch_key_info, escape_for_terminal, join_name_info, pad_name, unpad_name,
+};
 use crate::schedule::{EpochSecret, kid};
 
 /// All vectors.
@@ -29,6 +33,74 @@ pub struct Vectors {
     pub roster: Vec<RosterVector>,
     /// Wrapped epoch secrets (SPEC §8.6).
     pub epoch_key: Vec<EpochKeyVector>,
+    /// Display name → padded plaintext (SPEC §8.5).
+    pub name_padding: Vec<NamePaddingVector>,
+    /// Join requests whose name opens with the host's HPKE key (SPEC §8.5).
+    pub join_name: Vec<JoinNameVector>,
+    /// HPKE public keys every implementation must refuse (SPEC §8.3).
+    pub invalid_hpke_pk: Vec<InvalidKeyVector>,
+    /// Display names, accepted or refused, and their escaped form (SPEC §8.5, §8.10).
+    pub display_name: Vec<DisplayNameVector>,
+    /// Identity fingerprints (SPEC §8.10).
+    pub fingerprint: Vec<FingerprintVector>,
+}
+
+/// A display name and its padded plaintext.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamePaddingVector {
+    /// The name.
+    pub name: String,
+    /// `u8 len || name || zeros`, hex.
+    pub padded: String,
+}
+
+/// A join request by `roster[roster_index].members[joiner]` to that roster's host (member 0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinNameVector {
+    /// Which roster vector: its meeting, room, KEM and host HPKE key.
+    pub roster_index: usize,
+    /// The joiner's member position in that vector (identity, HPKE key, role, name).
+    pub joiner: usize,
+    /// Expected HPKE `info` of the name, hex.
+    pub info: String,
+    /// Expected padded name (the HPKE plaintext), hex.
+    pub padded_name: String,
+    /// The signed join request, hex.
+    pub message: String,
+}
+
+/// A public key that must be refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidKeyVector {
+    /// KEM id.
+    pub kem: u16,
+    /// The public key, hex.
+    pub public_key: String,
+    /// Why it is invalid (informative).
+    pub reason: String,
+}
+
+/// A display name and what the rule of SPEC §8.5 makes of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayNameVector {
+    /// The name's UTF-8 bytes, hex (so this file holds no raw control or bidi character).
+    pub name_utf8: String,
+    /// `null` if accepted; else `"<class> U+XXXX"` for the first forbidden character, class
+    /// one of `control`, `bidi`, `invisible`, `separator`.
+    pub refused: Option<String>,
+    /// The name as `escape_for_terminal` renders it (SPEC §8.10).
+    pub escaped: String,
+}
+
+/// An identity and its fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerprintVector {
+    /// Ed25519 seed, hex.
+    pub identity_secret: String,
+    /// Ed25519 public key (the identity), hex.
+    pub identity_pk: String,
+    /// Its fingerprint.
+    pub fingerprint: String,
 }
 
 /// One sender's key.
@@ -85,6 +157,10 @@ pub struct RosterMemberVector {
     pub hpke_private: String,
     /// Display name.
     pub name: String,
+    /// Expected identity key (from `identity_secret`), hex.
+    pub identity_pk: String,
+    /// Expected HPKE public key (from `hpke_private`), hex.
+    pub hpke_public: String,
 }
 
 /// A full signed roster.
@@ -104,6 +180,10 @@ pub struct RosterVector {
     pub locked: bool,
     /// Epoch secret, hex.
     pub epoch_secret: String,
+    /// Expected names key of the epoch, hex.
+    pub names_key: String,
+    /// Expected sender keys of the listed members.
+    pub senders: Vec<SenderVector>,
     /// Members; the first is the host.
     pub members: Vec<RosterMemberVector>,
     /// Expected message, hex.
@@ -179,6 +259,8 @@ fn roster_inputs() -> Vec<(KemId, u64, bool, Vec<RosterMemberVector>)> {
         identity_secret: hex::encode(fixed(seed)),
         hpke_private: hex::encode(fixed(seed.wrapping_add(0x40))),
         name: name.to_owned(),
+        identity_pk: String::new(),
+        hpke_public: String::new(),
     };
     vec![
         (
@@ -248,7 +330,183 @@ fn build(v: &RosterVector) -> Result<(Vec<u8>, [u8; 32]), String> {
     Ok((signed.to_bytes(), roster_hash(&signed.body)))
 }
 
-/// Generates the vectors; `rng` only feeds the HPKE encapsulations of the epoch-key vectors.
+/// The member's identity and HPKE key pair from its secrets.
+fn member_keys(kem: KemId, m: &RosterMemberVector) -> Result<(Identity, HpkeKeyPair), String> {
+    let id = Identity::from_secret_bytes(&hex32(&m.identity_secret)?);
+    let hpke = HpkeKeyPair::from_private_bytes(kem, &hex32(&m.hpke_private)?)
+        .map_err(|e| e.to_string())?;
+    Ok((id, hpke))
+}
+
+fn meeting_of(v: &RosterVector) -> Result<MeetingId, String> {
+    let mut meeting = [0u8; 16];
+    hex::decode_to_slice(&v.meeting_id, &mut meeting).map_err(|e| e.to_string())?;
+    Ok(MeetingId(meeting))
+}
+
+/// The outputs of a roster vector computed from its inputs: members' public keys, names key,
+/// sender keys.
+fn roster_outputs(v: &RosterVector) -> Result<RosterVector, String> {
+    let kem = KemId::from_u16(v.kem).map_err(|e| e.to_string())?;
+    let meeting = meeting_of(v)?;
+    let secret = EpochSecret::from_bytes(hex32(&v.epoch_secret)?);
+    let mut out = v.clone();
+    out.names_key = hex::encode(*secret.names_key(&meeting, v.epoch));
+    out.senders = Vec::new();
+    for m in &mut out.members {
+        let (id, hpke) = member_keys(kem, m)?;
+        m.identity_pk = id.public().to_hex();
+        m.hpke_public = hex::encode(hpke.public_key());
+        let k = secret
+            .sender(&meeting, v.epoch, m.index, v.suite)
+            .map_err(|e| e.to_string())?;
+        out.senders.push(SenderVector {
+            index: m.index,
+            kid: k.kid,
+            base_key: hex::encode(*k.base_key),
+        });
+    }
+    Ok(out)
+}
+
+/// Names padded at the boundaries of SPEC §8.5: empty, short, multi-byte UTF-8, 31 bytes (one
+/// block), 32 bytes (two blocks), 127 bytes (the longest).
+fn padding_names() -> Vec<String> {
+    vec![
+        String::new(),
+        "Alice".into(),
+        "Ålice ✓".into(),
+        "a".repeat(31),
+        "b".repeat(32),
+        "c".repeat(127),
+    ]
+}
+
+/// Display names for the character rule of SPEC §8.5 and the escaping of SPEC §8.10.
+fn display_names() -> Vec<&'static str> {
+    vec![
+        "Alice",
+        "Ålice ✓",
+        "王小明 ❤️",
+        "C:\\temp",
+        "alice\x1b[8m",
+        "a\tb",
+        "x\u{7f}",
+        "x\u{9b}31m",
+        "evil\u{202e}cod.exe",
+        "a\u{2066}b\u{2069}",
+        "\u{200f}rtl",
+        "\u{61c}x",
+        "zero\u{200b}width",
+        "z\u{200d}j",
+        "\u{feff}bom",
+        "soft\u{ad}hyphen",
+        "tag\u{e0041}",
+        "line\u{2028}break",
+    ]
+}
+
+fn refusal_text(e: NameError) -> String {
+    let (class, c) = match e {
+        NameError::Control(c) => ("control", c),
+        NameError::Bidi(c) => ("bidi", c),
+        NameError::Invisible(c) => ("invisible", c),
+        NameError::Separator(c) => ("separator", c),
+    };
+    format!("{class} U+{:04X}", u32::from(c))
+}
+
+fn display_vector(name: &str) -> DisplayNameVector {
+    DisplayNameVector {
+        name_utf8: hex::encode(name),
+        refused: check_display_name(name).err().map(refusal_text),
+        escaped: escape_for_terminal(name),
+    }
+}
+
+fn invalid_keys(xwing_good: &[u8]) -> Vec<InvalidKeyVector> {
+    let mut out = Vec::new();
+    for p in X25519_SMALL_ORDER {
+        let mut high = p;
+        high[31] |= 0x80;
+        for (k, note) in [(p, ""), (high, ", bit 255 set")] {
+            out.push(InvalidKeyVector {
+                kem: KemId::X25519.to_u16(),
+                public_key: hex::encode(k),
+                reason: format!("small-order X25519 point{note}"),
+            });
+        }
+    }
+    let mut modulus = xwing_good.to_vec();
+    if modulus.len() > 1 {
+        modulus[0] = 0xff;
+        modulus[1] |= 0x0f;
+    }
+    out.push(InvalidKeyVector {
+        kem: KemId::XWing.to_u16(),
+        public_key: hex::encode(&modulus),
+        reason: "ML-KEM-768 coefficient 4095 >= q (FIPS 203 modulus check)".into(),
+    });
+    let mut low = xwing_good.to_vec();
+    if low.len() == XWING_MLKEM_PK_LEN + 32 {
+        low[XWING_MLKEM_PK_LEN..].copy_from_slice(&X25519_SMALL_ORDER[2]);
+    }
+    out.push(InvalidKeyVector {
+        kem: KemId::XWing.to_u16(),
+        public_key: hex::encode(&low),
+        reason: "X-Wing key whose X25519 part is a small-order point".into(),
+    });
+    out
+}
+
+fn fingerprint_vector(seed: [u8; 32]) -> FingerprintVector {
+    let id = Identity::from_secret_bytes(&seed).public();
+    FingerprintVector {
+        identity_secret: hex::encode(seed),
+        identity_pk: id.to_hex(),
+        fingerprint: id.fingerprint(),
+    }
+}
+
+/// A signed join request by `r.members[joiner]` with its name sealed to the host's HPKE key.
+fn join_vector<R: CryptoRng>(
+    r: &RosterVector,
+    roster_index: usize,
+    joiner: usize,
+    rng: &mut R,
+) -> Result<JoinNameVector, String> {
+    let kem = KemId::from_u16(r.kem).map_err(|e| e.to_string())?;
+    let meeting = meeting_of(r)?;
+    let host = r.members.first().ok_or("no host")?;
+    let (_, host_hpke) = member_keys(kem, host)?;
+    let m = r.members.get(joiner).ok_or("bad joiner")?;
+    let (id, hpke) = member_keys(kem, m)?;
+    let info = join_name_info(&meeting, &id.public());
+    let padded = pad_name(&m.name).map_err(|e| e.to_string())?;
+    let (name_enc, name_ct) =
+        kem::seal(kem, host_hpke.public_key(), &info, &padded, rng).map_err(|e| e.to_string())?;
+    let req = JoinRequest {
+        meeting,
+        nonce: [joiner as u8; 16],
+        role: Role::from_u8(m.role).map_err(|e| e.to_string())?,
+        identity: id.public(),
+        kem,
+        hpke_public: hpke.public_key().to_vec(),
+        name_enc,
+        name_ct,
+    };
+    let body = req.encode_body();
+    Ok(JoinNameVector {
+        roster_index,
+        joiner,
+        info: hex::encode(&info),
+        padded_name: hex::encode(padded.as_slice()),
+        message: hex::encode(sign(req, body, &id, &r.room).to_bytes()),
+    })
+}
+
+/// Generates the vectors; `rng` only feeds the HPKE encapsulations of the epoch-key and
+/// join-request vectors.
 pub fn generate<R: CryptoRng>(rng: &mut R) -> Result<Vectors, String> {
     let key_schedule = vec![
         schedule_vector([0; 16], 1, 0x0004, fixed(0), 3),
@@ -272,7 +530,7 @@ pub fn generate<R: CryptoRng>(rng: &mut R) -> Result<Vectors, String> {
     let mut roster = Vec::new();
     let mut epoch_key = Vec::new();
     for (i, (kem, epoch, locked, members)) in roster_inputs().into_iter().enumerate() {
-        let mut v = RosterVector {
+        let v = RosterVector {
             room: ROOM.to_owned(),
             meeting_id: hex::encode([i as u8 + 1; 16]),
             epoch,
@@ -280,11 +538,14 @@ pub fn generate<R: CryptoRng>(rng: &mut R) -> Result<Vectors, String> {
             kem: kem.to_u16(),
             locked,
             epoch_secret: hex::encode(fixed(0x70 + i as u8)),
+            names_key: String::new(),
+            senders: Vec::new(),
             members,
             roster: String::new(),
             roster_hash: String::new(),
             security_code: String::new(),
         };
+        let mut v = roster_outputs(&v)?;
         let (bytes, hash) = build(&v)?;
         v.roster = hex::encode(&bytes);
         v.roster_hash = hex::encode(hash);
@@ -292,9 +553,8 @@ pub fn generate<R: CryptoRng>(rng: &mut R) -> Result<Vectors, String> {
         let recipient = v.members.len() - 1;
         let r = &v.members[recipient];
         let host = Identity::from_secret_bytes(&hex32(&v.members[0].identity_secret)?);
-        let rid = Identity::from_secret_bytes(&hex32(&r.identity_secret)?).public();
-        let hpke = HpkeKeyPair::from_private_bytes(kem, &hex32(&r.hpke_private)?)
-            .map_err(|e| e.to_string())?;
+        let (rid, hpke) = member_keys(kem, r)?;
+        let rid = rid.public();
         let meeting = MeetingId([i as u8 + 1; 16]);
         let key = wrap_epoch_key(
             &host,
@@ -318,12 +578,83 @@ pub fn generate<R: CryptoRng>(rng: &mut R) -> Result<Vectors, String> {
         });
         roster.push(v);
     }
+    // Alice joins the X25519 meeting, the connector too, and Ålice the X-Wing one.
+    let join_name = vec![
+        join_vector(&roster[1], 1, 1, rng)?,
+        join_vector(&roster[1], 1, 2, rng)?,
+        join_vector(&roster[2], 2, 1, rng)?,
+    ];
+    let xwing_host = roster[2].members[0].hpke_public.clone();
+    let xwing_host = hex::decode(xwing_host).map_err(|e| e.to_string())?;
+    let name_padding = padding_names()
+        .into_iter()
+        .map(|name| {
+            let padded = pad_name(&name).map_err(|e| e.to_string())?;
+            Ok(NamePaddingVector {
+                padded: hex::encode(padded.as_slice()),
+                name,
+            })
+        })
+        .collect::<Result<_, String>>()?;
     Ok(Vectors {
         key_schedule,
         security_code: codes,
         roster,
         epoch_key,
+        name_padding,
+        join_name,
+        invalid_hpke_pk: invalid_keys(&xwing_host),
+        display_name: display_names().into_iter().map(display_vector).collect(),
+        fingerprint: [fixed(0x01), fixed(0x11), fixed(0x22)]
+            .into_iter()
+            .map(fingerprint_vector)
+            .collect(),
     })
+}
+
+fn verify_join(v: &Vectors, j: &JoinNameVector) -> Result<(), String> {
+    let r = v.roster.get(j.roster_index).ok_or("bad roster_index")?;
+    let kem = KemId::from_u16(r.kem).map_err(|e| e.to_string())?;
+    let meeting = meeting_of(r)?;
+    let (_, host_hpke) = member_keys(kem, r.members.first().ok_or("no host")?)?;
+    let m = r.members.get(j.joiner).ok_or("bad joiner")?;
+    let (id, hpke) = member_keys(kem, m)?;
+    let bytes = hex::decode(&j.message).map_err(|e| e.to_string())?;
+    let Ok(Message::JoinRequest(signed)) = Message::decode(&bytes) else {
+        return Err("join request does not decode".into());
+    };
+    signed
+        .verify(&r.room, &id.public())
+        .map_err(|e| format!("join request signature: {e}"))?;
+    let c = &signed.content;
+    if c.meeting != meeting
+        || c.identity != id.public()
+        || c.kem != kem
+        || c.hpke_public != hpke.public_key()
+        || c.role.to_u8() != m.role
+    {
+        return Err("join request fields mismatch".into());
+    }
+    kem.check_public_key(&c.hpke_public)
+        .map_err(|e| e.to_string())?;
+    let info = join_name_info(&meeting, &id.public());
+    if hex::encode(&info) != j.info {
+        return Err("join name info mismatch".into());
+    }
+    let padded = pad_name(&m.name).map_err(|e| e.to_string())?;
+    if hex::encode(padded.as_slice()) != j.padded_name {
+        return Err("join padded name mismatch".into());
+    }
+    let opened = host_hpke
+        .open(&c.name_enc, &info, &c.name_ct)
+        .map_err(|e| format!("join name does not open: {e}"))?;
+    if opened.as_slice() != padded.as_slice() {
+        return Err("join name opens to other bytes".into());
+    }
+    if unpad_name(&opened).map_err(|e| e.to_string())? != m.name {
+        return Err("join name mismatch".into());
+    }
+    Ok(())
 }
 
 /// Recomputes every vector; `Err` names the first mismatch.
@@ -348,6 +679,12 @@ pub fn verify(v: &Vectors) -> Result<(), String> {
         }
     }
     for r in &v.roster {
+        if &roster_outputs(r)? != r {
+            return Err(format!(
+                "roster keys (public keys, names key or sender keys) mismatch for epoch {}",
+                r.epoch
+            ));
+        }
         let (bytes, hash) = build(r)?;
         if hex::encode(&bytes) != r.roster || hex::encode(hash) != r.roster_hash {
             return Err(format!("roster mismatch for epoch {}", r.epoch));
@@ -396,6 +733,43 @@ pub fn verify(v: &Vectors) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         if hex::encode(secret.as_slice()) != r.epoch_secret {
             return Err("epoch key does not open to the epoch secret".into());
+        }
+    }
+    for p in &v.name_padding {
+        let padded = pad_name(&p.name).map_err(|e| e.to_string())?;
+        if hex::encode(padded.as_slice()) != p.padded {
+            return Err(format!("padding mismatch for {:?}", p.name));
+        }
+        let bytes = hex::decode(&p.padded).map_err(|e| e.to_string())?;
+        if unpad_name(&bytes).map_err(|e| e.to_string())? != p.name {
+            return Err(format!("unpadding mismatch for {:?}", p.name));
+        }
+    }
+    for j in &v.join_name {
+        verify_join(v, j)?;
+    }
+    for k in &v.invalid_hpke_pk {
+        let kem = KemId::from_u16(k.kem).map_err(|e| e.to_string())?;
+        let pk = hex::decode(&k.public_key).map_err(|e| e.to_string())?;
+        if kem.check_public_key(&pk) != Err(GroupError::InvalidHpkeKey) {
+            return Err(format!("invalid key accepted: {}", k.public_key));
+        }
+    }
+    for d in &v.display_name {
+        let bytes = hex::decode(&d.name_utf8).map_err(|e| e.to_string())?;
+        let name = String::from_utf8(bytes).map_err(|e| e.to_string())?;
+        if display_vector(&name) != *d {
+            return Err(format!("display name mismatch for {}", d.escaped));
+        }
+    }
+    for f in &v.fingerprint {
+        if fingerprint_vector(hex32(&f.identity_secret)?) != *f {
+            return Err(format!("fingerprint mismatch for {}", f.identity_pk));
+        }
+        let mut pk = [0u8; 32];
+        hex::decode_to_slice(f.fingerprint.replace(' ', ""), &mut pk).map_err(|e| e.to_string())?;
+        if IdentityKey(pk).to_hex() != f.identity_pk {
+            return Err("fingerprint is not the identity key".into());
         }
     }
     Ok(())

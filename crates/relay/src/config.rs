@@ -30,9 +30,21 @@ pub struct Limits {
     pub idle_timeout_secs: u64,
     /// Control messages queued per receiver; a receiver whose queue is full is disconnected.
     pub control_queue: usize,
+    /// Bytes of control messages queued per receiver; a receiver over it is disconnected
+    /// (`SLOW_CONSUMER`), as for [`control_queue`](Self::control_queue).
+    pub control_queue_bytes: usize,
     /// Stream-carried media frames queued per receiver for its writer (one frame per stream, in
     /// order); beyond it frames are dropped and counted.
     pub stream_frames_in_flight: usize,
+    /// Bytes of stream-carried media frames queued or being written per receiver; a frame that
+    /// does not fit is dropped and counted.
+    pub stream_bytes_in_flight: usize,
+    /// Bytes of unfinished inbound media streams held per connection (all its streams together);
+    /// over it the connection is closed `RATE_LIMITED`.
+    pub stream_pending_bytes: usize,
+    /// Seconds an inbound media stream may take from its opening to its end (FIN); a slower one
+    /// closes the connection with `PROTOCOL_VIOLATION`.
+    pub stream_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -46,15 +58,178 @@ impl Default for Limits {
             bytes_per_second: 32 * 1024 * 1024,
             idle_timeout_secs: 30,
             control_queue: 1024,
+            control_queue_bytes: 1024 * 1024,
             stream_frames_in_flight: 16,
+            stream_bytes_in_flight: 2 * 1024 * 1024,
+            // 32 concurrent streams of a maximum-size frame: a sender's burst of large frames
+            // arrives interleaved (QUIC sends its streams round-robin), so an honest client can
+            // have every stream unfinished at once.
+            stream_pending_bytes: 8 * 1024 * 1024,
+            stream_timeout_secs: 10,
         }
     }
 }
+
+/// Largest byte budget any limit accepts (256 MiB).
+const MAX_BYTES_LIMIT: u64 = 256 * 1024 * 1024;
+/// The largest control message on the wire: length prefix plus the longest body.
+const MAX_CONTROL_WIRE: u64 = hush_wire::MAX_CONTROL_SIZE as u64 + 4;
 
 impl Limits {
     /// The idle timeout as a duration.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+
+    /// How long an inbound media stream may stay unfinished.
+    pub fn stream_timeout(&self) -> Duration {
+        Duration::from_secs(self.stream_timeout_secs.max(1))
+    }
+
+    /// Every limit with its TOML key, command-line flag (if any) and accepted range (SPEC §7.4).
+    pub fn ranges(&self) -> Vec<LimitRange> {
+        let frame = self.max_frame_size as u64;
+        let r = |key, flag, value: u64, min, max| LimitRange {
+            key,
+            flag,
+            value,
+            min,
+            max,
+        };
+        vec![
+            r(
+                "max_frame_size",
+                Some("--max-frame-size"),
+                frame,
+                1,
+                hush_wire::MAX_FRAME_SIZE as u64,
+            ),
+            r(
+                "max_participants_per_room",
+                Some("--max-participants"),
+                self.max_participants_per_room as u64,
+                1,
+                10_000,
+            ),
+            r(
+                "max_rooms",
+                Some("--max-rooms"),
+                self.max_rooms as u64,
+                1,
+                1_000_000,
+            ),
+            r(
+                "max_connections",
+                Some("--max-connections"),
+                self.max_connections as u64,
+                1,
+                100_000,
+            ),
+            r(
+                "frames_per_second",
+                Some("--frames-per-sec"),
+                u64::from(self.frames_per_second),
+                1,
+                u64::from(u32::MAX),
+            ),
+            r(
+                "bytes_per_second",
+                Some("--bytes-per-sec"),
+                self.bytes_per_second,
+                1,
+                i64::MAX as u64,
+            ),
+            r(
+                "idle_timeout_secs",
+                Some("--idle-timeout"),
+                self.idle_timeout_secs,
+                1,
+                86_400,
+            ),
+            r("control_queue", None, self.control_queue as u64, 1, 65_536),
+            r(
+                "control_queue_bytes",
+                None,
+                self.control_queue_bytes as u64,
+                MAX_CONTROL_WIRE,
+                MAX_BYTES_LIMIT,
+            ),
+            r(
+                "stream_frames_in_flight",
+                None,
+                self.stream_frames_in_flight as u64,
+                1,
+                4096,
+            ),
+            r(
+                "stream_bytes_in_flight",
+                None,
+                self.stream_bytes_in_flight as u64,
+                frame,
+                MAX_BYTES_LIMIT,
+            ),
+            r(
+                "stream_pending_bytes",
+                None,
+                self.stream_pending_bytes as u64,
+                frame + 1,
+                MAX_BYTES_LIMIT,
+            ),
+            r(
+                "stream_timeout_secs",
+                None,
+                self.stream_timeout_secs,
+                1,
+                600,
+            ),
+        ]
+    }
+
+    /// Checks every limit against its range (SPEC §7.4): the first one outside it is the error.
+    ///
+    /// # Errors
+    /// [`RelayError::Limit`] naming the key, its value and its range.
+    pub fn validate(&self) -> Result<(), RelayError> {
+        match self.ranges().into_iter().find(|r| !r.holds()) {
+            Some(r) => Err(RelayError::Limit(r.to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One limit's value and accepted range, as [`Limits::validate`] checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitRange {
+    /// TOML key under `[limits]`.
+    pub key: &'static str,
+    /// Command-line flag of `hush relay`, if the limit has one.
+    pub flag: Option<&'static str>,
+    /// The configured value.
+    pub value: u64,
+    /// Smallest accepted value.
+    pub min: u64,
+    /// Largest accepted value.
+    pub max: u64,
+}
+
+impl LimitRange {
+    /// True if the value is in range.
+    pub fn holds(&self) -> bool {
+        (self.min..=self.max).contains(&self.value)
+    }
+}
+
+impl std::fmt::Display for LimitRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[limits] {}", self.key)?;
+        if let Some(flag) = self.flag {
+            write!(f, " ({flag})")?;
+        }
+        write!(
+            f,
+            " = {} is outside its range {}..={}",
+            self.value, self.min, self.max
+        )
     }
 }
 
@@ -183,12 +358,31 @@ pub struct FileConfig {
 }
 
 impl FileConfig {
-    /// Parses TOML text.
+    /// Parses TOML text. A `cert` without `key` (or the reverse) is an error, not a silent
+    /// fall-back to a self-signed certificate; so is a limit outside its range.
     pub fn parse(text: &str, path: &Path) -> Result<Self, RelayError> {
-        toml::from_str(text).map_err(|e| RelayError::Config {
+        let err = |reason: String| RelayError::Config {
             path: path.to_owned(),
-            reason: e.to_string(),
-        })
+            reason,
+        };
+        let file: FileConfig = toml::from_str(text).map_err(|e| {
+            // One line: where, then toml's message (its Display spans several lines).
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let msg = e.message().trim().replace('\n', " ");
+            err(match line {
+                Some(n) => format!("line {n}: {msg}"),
+                None => msg,
+            })
+        })?;
+        match (&file.cert, &file.key) {
+            (Some(_), None) => return Err(err("`cert` is set without `key`".into())),
+            (None, Some(_)) => return Err(err("`key` is set without `cert`".into())),
+            _ => {}
+        }
+        file.limits.validate().map_err(|e| err(e.to_string()))?;
+        Ok(file)
     }
 
     /// Reads and parses a TOML file.
@@ -217,5 +411,72 @@ mod tests {
         assert_eq!(f.limits.max_rooms, 3);
         assert_eq!(f.limits.max_frame_size, Limits::default().max_frame_size);
         assert!(FileConfig::parse("bogus = 1", Path::new("x.toml")).is_err());
+    }
+
+    #[test]
+    fn defaults_are_in_range_and_every_limit_has_one() {
+        Limits::default().validate().unwrap();
+        let r = Limits::default().ranges();
+        assert_eq!(r.len(), 13, "one range per field of Limits");
+        assert!(r.iter().all(|r| r.min >= 1), "0 is never accepted");
+    }
+
+    #[test]
+    fn out_of_range_and_zero_limits_are_one_line_errors_naming_the_key() {
+        let bad = |f: fn(&mut Limits)| {
+            let mut l = Limits::default();
+            f(&mut l);
+            l.validate().unwrap_err().to_string()
+        };
+        let e = bad(|l| l.control_queue = 1 << 62);
+        assert_eq!(
+            e,
+            "[limits] control_queue = 4611686018427387904 is outside its range 1..=65536"
+        );
+        let e = bad(|l| l.stream_frames_in_flight = 1 << 62);
+        assert!(e.contains("stream_frames_in_flight"), "{e}");
+        let e = bad(|l| l.max_frame_size = 0);
+        assert_eq!(
+            e,
+            "[limits] max_frame_size (--max-frame-size) = 0 is outside its range 1..=262144"
+        );
+        let e = bad(|l| l.idle_timeout_secs = 0);
+        assert!(e.contains("idle_timeout_secs (--idle-timeout) = 0"), "{e}");
+        // A budget must hold the largest message or frame it queues.
+        let e = bad(|l| l.control_queue_bytes = 1000);
+        assert!(e.contains("control_queue_bytes = 1000"), "{e}");
+        let e = bad(|l| l.stream_pending_bytes = l.max_frame_size);
+        assert!(e.contains("stream_pending_bytes"), "{e}");
+    }
+
+    #[test]
+    fn file_errors_are_one_line_cert_needs_key() {
+        let p = Path::new("bad.toml");
+        let e = FileConfig::parse("cert = \"c.pem\"\n", p)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "invalid config bad.toml: `cert` is set without `key`");
+        let e = FileConfig::parse("key = \"k.pem\"\n", p)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "invalid config bad.toml: `key` is set without `cert`");
+        let e = FileConfig::parse("[limits]\ncontrol_queue = 4611686018427387904\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("control_queue") && e.contains("1..=65536"),
+            "{e}"
+        );
+        let e = FileConfig::parse("[limits]\nmax_rooms = 0\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_rooms (--max-rooms) = 0"), "{e}");
+        let e = FileConfig::parse("[limits]\nmax_rooms = -1\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("invalid config bad.toml: line 2: "), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+        let ok = FileConfig::parse("cert = \"c.pem\"\nkey = \"k.pem\"\n", p).unwrap();
+        assert!(ok.cert.is_some() && ok.key.is_some());
     }
 }

@@ -12,10 +12,11 @@ use hush_wire::{ClientMessage, ErrorCode, RelayMessage, RelayMode, Target};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
+use crate::budget::{ByteBudget, Held};
 use crate::metrics::Metrics;
 use crate::rate::RateLimiter;
 use crate::report::ParticipantRecord;
-use crate::room::{Member, Membership, Peer, Shared, StreamFrame, lock, read, write};
+use crate::room::{Member, Membership, Peer, Queued, Shared, StreamFrame, lock, read, write};
 
 /// Per-connection state shared by its tasks.
 struct ConnState {
@@ -23,6 +24,8 @@ struct ConnState {
     peer: Peer,
     membership: RwLock<Option<Arc<Membership>>>,
     rate: Mutex<RateLimiter>,
+    /// Bytes of this connection's unfinished inbound media streams (`stream_pending_bytes`).
+    pending: Arc<ByteBudget>,
 }
 
 impl ConnState {
@@ -40,7 +43,13 @@ impl ConnState {
 
     /// Charges one message against the rate limits; closes the connection if over budget.
     fn charge(&self, len: usize) -> bool {
-        if lock(&self.rate).charge(len, Instant::now()) {
+        self.charge_parts(1, len)
+    }
+
+    /// Charges `frames` messages and `len` bytes (a stream's bytes are charged as they arrive,
+    /// its one frame when it opens); closes the connection if over budget.
+    fn charge_parts(&self, frames: u32, len: usize) -> bool {
+        if lock(&self.rate).charge_parts(frames, len, Instant::now()) {
             true
         } else {
             self.close(
@@ -72,22 +81,84 @@ pub(crate) async fn handle(
         }
     };
     shared.metrics.connections_total.fetch_add(1, Relaxed);
-    if shared.conns.fetch_add(1, Relaxed) >= shared.limits.max_connections {
-        shared.conns.fetch_sub(1, Relaxed);
+    let Some(slot) = Slot::take(&shared) else {
         shared.close(
             &conn,
             ErrorCode::TOO_MANY_CONNECTIONS,
             "relay has its maximum of connections",
         );
         return;
-    }
-    shared.metrics.connections_open.fetch_add(1, Relaxed);
+    };
     let remote = conn.remote_address();
     tracing::info!(%remote, "connection open");
     run(shared.clone(), conn, mode, region).await;
-    shared.conns.fetch_sub(1, Relaxed);
-    shared.metrics.connections_open.fetch_sub(1, Relaxed);
+    drop(slot);
     tracing::info!(%remote, "connection closed");
+}
+
+/// One of the relay's `max_connections` slots, given back when dropped: also when the
+/// connection's task panics (tokio unwinds the task), so a panic can never leak a slot.
+pub(crate) struct Slot {
+    shared: Arc<Shared>,
+}
+
+impl Slot {
+    /// Takes a slot, or `None` if all `max_connections` are taken.
+    pub(crate) fn take(shared: &Arc<Shared>) -> Option<Slot> {
+        let max = shared.limits.max_connections;
+        shared
+            .conns
+            .fetch_update(Relaxed, Relaxed, |n| (n < max).then_some(n + 1))
+            .ok()?;
+        shared.metrics.connections_open.fetch_add(1, Relaxed);
+        Some(Slot {
+            shared: shared.clone(),
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.shared.conns.fetch_sub(1, Relaxed);
+        self.shared.metrics.connections_open.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Ends a connection's life in the relay when dropped, however `run` exits (a return or a
+/// panic): leaves its room (so no ghost member stays behind), closes the connection if still
+/// open and stops its tasks.
+struct Cleanup {
+    st: Arc<ConnState>,
+    tasks: Vec<tokio::task::AbortHandle>,
+    why: Option<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let st = &self.st;
+        let conn = &st.peer.conn;
+        let why = self
+            .why
+            .take()
+            .unwrap_or_else(|| "relay internal error".to_owned());
+        if let Some(m) = st.set_membership(None) {
+            st.shared.leave(&m, &why);
+        }
+        if conn.close_reason().is_none() {
+            if std::thread::panicking() {
+                st.shared
+                    .close(conn, ErrorCode::INTERNAL, "relay internal error");
+            } else {
+                conn.close(
+                    quinn::VarInt::from_u32(ErrorCode::NO_ERROR.0),
+                    b"control stream ended",
+                );
+            }
+        }
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
 }
 
 async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, region: String) {
@@ -103,40 +174,56 @@ async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, regi
     if send.write_chunk(hello).await.is_err() {
         return;
     }
-    let (tx, mut rx) = mpsc::channel::<Bytes>(shared.limits.control_queue.max(1));
+    let limits = &shared.limits;
+    let metrics = &shared.metrics;
+    let (tx, mut rx) = mpsc::channel::<Queued>(limits.control_queue.max(1));
     let writer = tokio::spawn(async move {
-        while let Some(msg) = rx.recv().await {
-            if send.write_chunk(msg).await.is_err() {
+        // Each message keeps its bytes of the budget until QUIC has taken it.
+        while let Some(q) = rx.recv().await {
+            if send.write_chunk(q.msg).await.is_err() {
                 break;
             }
         }
         let _ = send.finish();
     });
-    let (media_tx, media_rx) =
-        mpsc::channel::<StreamFrame>(shared.limits.stream_frames_in_flight.max(1));
-    let media_writer = tokio::spawn(stream_writer(
-        conn.clone(),
-        shared.metrics.clone(),
-        media_rx,
-    ));
+    let (media_tx, media_rx) = mpsc::channel::<StreamFrame>(limits.stream_frames_in_flight.max(1));
+    let media_writer = tokio::spawn(stream_writer(conn.clone(), metrics.clone(), media_rx));
     let st = Arc::new(ConnState {
         peer: Peer {
             conn: conn.clone(),
             control: tx,
+            control_bytes: ByteBudget::new(
+                limits.control_queue_bytes,
+                metrics.control_queued.clone(),
+            ),
             media: media_tx,
+            media_bytes: ByteBudget::new(
+                limits.stream_bytes_in_flight,
+                metrics.stream_queued.clone(),
+            ),
         },
         rate: Mutex::new(RateLimiter::new(
-            shared.limits.frames_per_second,
-            shared.limits.bytes_per_second,
+            limits.frames_per_second,
+            limits.bytes_per_second,
         )),
         membership: RwLock::new(None),
-        shared,
+        pending: ByteBudget::new(limits.stream_pending_bytes, metrics.inbound_pending.clone()),
+        shared: shared.clone(),
     });
-    let datagrams = tokio::spawn(datagram_loop(st.clone()));
-    let streams = tokio::spawn(stream_loop(st.clone()));
+    let mut cleanup = Cleanup {
+        st: st.clone(),
+        tasks: vec![writer.abort_handle(), media_writer.abort_handle()],
+        why: None,
+    };
+    cleanup
+        .tasks
+        .push(tokio::spawn(datagram_loop(st.clone())).abort_handle());
+    cleanup
+        .tasks
+        .push(tokio::spawn(stream_loop(st.clone())).abort_handle());
     control_loop(&st, recv).await;
 
-    let why = match conn.close_reason() {
+    cleanup.why = Some(match conn.close_reason() {
         Some(quinn::ConnectionError::ApplicationClosed(c)) => {
             format!("closed by client (code {})", c.error_code)
         }
@@ -144,20 +231,7 @@ async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, regi
         Some(quinn::ConnectionError::TimedOut) => "idle timeout".to_owned(),
         Some(e) => format!("connection lost: {e}"),
         None => "control stream ended".to_owned(),
-    };
-    if let Some(m) = st.set_membership(None) {
-        st.shared.leave(&m, &why);
-    }
-    if conn.close_reason().is_none() {
-        conn.close(
-            quinn::VarInt::from_u32(ErrorCode::NO_ERROR.0),
-            b"control stream ended",
-        );
-    }
-    datagrams.abort();
-    streams.abort();
-    writer.abort();
-    media_writer.abort();
+    });
 }
 
 async fn control_loop(st: &ConnState, mut recv: quinn::RecvStream) {
@@ -294,34 +368,81 @@ async fn datagram_loop(st: Arc<ConnState>) {
     }
 }
 
+/// Accepts the connection's unidirectional streams (at most 32 open at once, the QUIC limit).
+/// Each must carry one media frame and end within `stream_timeout_secs`; its bytes are charged
+/// to the rate budget and held against `stream_pending_bytes` as they arrive (SPEC §7.4).
 async fn stream_loop(st: Arc<ConnState>) {
-    while let Ok(mut recv) = st.peer.conn.accept_uni().await {
+    while let Ok(recv) = st.peer.conn.accept_uni().await {
         let st = st.clone();
         tokio::spawn(async move {
-            let max = st.shared.limits.max_frame_size + 1;
-            let data = match recv.read_to_end(max).await {
-                Ok(d) => d,
-                Err(quinn::ReadToEndError::TooLong) => {
+            // Opening a stream costs one frame of the frames/s budget; its bytes as they come.
+            if !st.charge_parts(1, 0) {
+                return;
+            }
+            let timeout = st.shared.limits.stream_timeout();
+            let mut held = Held::empty(&st.pending);
+            let data = match tokio::time::timeout(timeout, read_stream(&st, recv, &mut held)).await
+            {
+                Ok(Some(d)) => d,
+                Ok(None) => return,
+                Err(_) => {
                     st.close(
-                        ErrorCode::FRAME_TOO_LARGE,
-                        "media frame exceeds the maximum size",
+                        ErrorCode::PROTOCOL_VIOLATION,
+                        &format!("media stream not finished within {} s", timeout.as_secs()),
                     );
                     return;
                 }
-                Err(_) => return,
             };
             if let Err(e) = hush_wire::media::parse_media_stream(&data) {
                 st.close(e.code(), &e.to_string());
-                return;
-            }
-            if !st.charge(data.len()) {
                 return;
             }
             // `advance`, not `slice`: no reference count until the first receiver's clone.
             let mut frame = Bytes::from(data);
             frame.advance(1);
             forward(&st, frame, false);
+            // The frame's bytes now count in the receivers' queues instead.
+            drop(held);
         });
+    }
+}
+
+/// Reads one inbound media stream to its end, charging and holding its bytes as they arrive.
+/// `None` if the stream failed or the connection was closed for it.
+async fn read_stream(
+    st: &ConnState,
+    mut recv: quinn::RecvStream,
+    held: &mut Held,
+) -> Option<Vec<u8>> {
+    let max = st.shared.limits.max_frame_size + 1;
+    let mut data = Vec::new();
+    loop {
+        let chunk = match recv.read_chunk(max, true).await {
+            Ok(Some(c)) => c.bytes,
+            Ok(None) => return Some(data),
+            Err(_) => return None,
+        };
+        if data.len() + chunk.len() > max {
+            st.close(
+                ErrorCode::FRAME_TOO_LARGE,
+                "media frame exceeds the maximum size",
+            );
+            return None;
+        }
+        if !st.charge_parts(0, chunk.len()) {
+            return None;
+        }
+        if !held.grow(chunk.len()) {
+            st.close(
+                ErrorCode::RATE_LIMITED,
+                &format!(
+                    "unfinished media streams hold more than {} bytes",
+                    st.shared.limits.stream_pending_bytes
+                ),
+            );
+            return None;
+        }
+        data.extend_from_slice(&chunk);
     }
 }
 
@@ -399,10 +520,16 @@ fn send_media(shared: &Shared, r: &Member, frame: Bytes) {
         }
         return;
     }
-    // The receiver's writer task sends it; a full queue (a slow receiver) drops it.
+    // The receiver's writer task sends it; a full queue (a slow receiver), in frames or in
+    // bytes, drops it.
+    let Some(held) = r.peer.media_bytes.take(len) else {
+        drop_one(shared, r);
+        return;
+    };
     let item = StreamFrame {
         frame,
         rec: r.rec.clone(),
+        _held: held,
     };
     match r.peer.media.try_send(item) {
         Ok(()) => {}
@@ -419,7 +546,8 @@ async fn stream_writer(
     metrics: Arc<Metrics>,
     mut rx: mpsc::Receiver<StreamFrame>,
 ) {
-    while let Some(StreamFrame { frame, rec }) = rx.recv().await {
+    // Each frame keeps its bytes of the budget until its stream is written.
+    while let Some(StreamFrame { frame, rec, _held }) = rx.recv().await {
         let len = frame.len();
         if send_stream(&conn, frame).await {
             count_out(&metrics, &rec, len);

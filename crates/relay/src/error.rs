@@ -39,6 +39,9 @@ pub enum RelayError {
         /// Why.
         reason: String,
     },
+    /// A limit is outside its range (SPEC §7.4); the text names the key, value and range.
+    #[error("{0}")]
+    Limit(String),
     /// Writing the report or a dump file failed.
     #[error("cannot write {path}: {source}")]
     Write {

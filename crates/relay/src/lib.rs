@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod budget;
 pub mod config;
 mod conn;
 pub mod dump;
@@ -43,7 +44,7 @@ use std::time::{Duration, SystemTime};
 
 use hush_wire::{ErrorCode, RelayMode};
 
-pub use config::{CertSource, FileConfig, Limits, RelayConfig};
+pub use config::{CertSource, FileConfig, LimitRange, Limits, RelayConfig};
 pub use error::RelayError;
 pub use hook::{HookMessage, RelayHook};
 pub use metrics::RelayStats;
@@ -90,9 +91,13 @@ impl RelayHandle {
 }
 
 impl Relay {
-    /// Loads or generates the certificate, binds the UDP socket (and the metrics listener).
-    /// Must be called inside a tokio runtime.
+    /// Checks the limits (SPEC §7.4), loads or generates the certificate, binds the UDP socket
+    /// (and the metrics listener). Must be called inside a tokio runtime.
+    ///
+    /// # Errors
+    /// [`RelayError::Limit`] for a limit outside its range; certificate and bind errors.
     pub async fn bind(config: RelayConfig) -> Result<Relay, RelayError> {
+        config.limits.validate()?;
         let identity = tls::Identity::load(&config.cert)?;
         let cert_sha256 = identity.sha256();
         let server = identity.server_config(&config.limits)?;

@@ -5,9 +5,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use std::time::Duration;
+
 use hush_wire::ErrorCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+use crate::budget::Gauge;
+
+/// HTTP connections served at once by the metrics endpoint; more are closed on accept.
+pub(crate) const MAX_HTTP_CONNECTIONS: usize = 64;
+/// Time a metrics client has to send its request head.
+pub(crate) const HTTP_READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time a metrics connection may live in all (request and response).
+pub(crate) const HTTP_TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Live counters. All are monotonic except the `*_open` gauges.
 #[derive(Debug, Default)]
@@ -25,6 +36,14 @@ pub(crate) struct Metrics {
     pub(crate) control_bytes_in: AtomicU64,
     pub(crate) control_out: AtomicU64,
     pub(crate) closes: [AtomicU64; ErrorCode::ALL.len()],
+    /// Control messages queued to receivers, in bytes (SPEC §7.5).
+    pub(crate) control_queued: Arc<Gauge>,
+    /// Stream-carried media frames queued or being written to receivers, in bytes.
+    pub(crate) stream_queued: Arc<Gauge>,
+    /// Unfinished inbound media streams, in bytes.
+    pub(crate) inbound_pending: Arc<Gauge>,
+    /// Metrics HTTP connections closed on accept because [`MAX_HTTP_CONNECTIONS`] were open.
+    pub(crate) http_refused: AtomicU64,
 }
 
 /// A snapshot of the relay's counters.
@@ -57,6 +76,20 @@ pub struct RelayStats {
     pub control_out: u64,
     /// Connections the relay closed, by wire code (codes with a zero count omitted).
     pub closes: Vec<(ErrorCode, u64)>,
+    /// Bytes of control messages queued to receivers now (SPEC §7.5).
+    pub control_queued_bytes: u64,
+    /// The most bytes of control messages ever queued at once.
+    pub control_queued_bytes_peak: u64,
+    /// Bytes of stream-carried media frames queued or being written to receivers now.
+    pub stream_queued_bytes: u64,
+    /// The most bytes of stream-carried media ever queued at once.
+    pub stream_queued_bytes_peak: u64,
+    /// Bytes of unfinished inbound media streams held now.
+    pub inbound_pending_bytes: u64,
+    /// The most bytes of unfinished inbound media streams ever held at once.
+    pub inbound_pending_bytes_peak: u64,
+    /// Metrics HTTP connections closed at once because the endpoint had its maximum open.
+    pub metrics_http_refused: u64,
 }
 
 impl Metrics {
@@ -86,6 +119,13 @@ impl Metrics {
                 .map(|(c, n)| (*c, n.load(Relaxed)))
                 .filter(|(_, n)| *n > 0)
                 .collect(),
+            control_queued_bytes: self.control_queued.now(),
+            control_queued_bytes_peak: self.control_queued.peak(),
+            stream_queued_bytes: self.stream_queued.now(),
+            stream_queued_bytes_peak: self.stream_queued.peak(),
+            inbound_pending_bytes: self.inbound_pending.now(),
+            inbound_pending_bytes_peak: self.inbound_pending.peak(),
+            metrics_http_refused: self.http_refused.load(Relaxed),
         }
     }
 
@@ -180,51 +220,65 @@ impl Metrics {
 }
 
 /// Serves `GET /metrics` until the task is aborted. Anything else gets 404; requests are read
-/// with a small bound and one request per connection.
+/// with a small bound and one request per connection. At most [`MAX_HTTP_CONNECTIONS`] are
+/// served at once (more are closed on accept); each must send its request head within
+/// [`HTTP_READ_TIMEOUT`] and is closed after [`HTTP_TOTAL_TIMEOUT`] in all (SPEC §7.8).
 pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_HTTP_CONNECTIONS));
     loop {
-        let (mut sock, _) = match listener.accept().await {
+        let (sock, _) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
                 // E.g. out of file descriptors: back off instead of spinning on the error.
                 tracing::debug!(error = %e, "metrics accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics.http_refused.fetch_add(1, Relaxed);
+            // Dropping the socket closes it.
+            continue;
+        };
         let metrics = metrics.clone();
         tokio::spawn(async move {
-            let mut buf = [0u8; 2048];
-            let mut n = 0;
-            let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-                while n < buf.len() {
-                    match sock.read(&mut buf[n..]).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(k) => n += k,
-                    }
-                    if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
-                }
-            })
-            .await;
-            if read.is_err() {
-                return;
-            }
-            let head = &buf[..n];
-            let (status, body) = if head.starts_with(b"GET /metrics ") {
-                ("200 OK", metrics.render())
-            } else {
-                ("404 Not Found", "not found\n".to_owned())
-            };
-            let resp = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = sock.write_all(resp.as_bytes()).await;
-            let _ = sock.shutdown().await;
+            let _slot = slot;
+            let _ = tokio::time::timeout(HTTP_TOTAL_TIMEOUT, answer(sock, &metrics)).await;
         });
     }
+}
+
+/// Reads one request head and writes the response.
+async fn answer(mut sock: tokio::net::TcpStream, metrics: &Metrics) {
+    let mut buf = [0u8; 2048];
+    let mut n = 0;
+    let read = tokio::time::timeout(HTTP_READ_TIMEOUT, async {
+        while n < buf.len() {
+            match sock.read(&mut buf[n..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(k) => n += k,
+            }
+            if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    })
+    .await;
+    if read.is_err() {
+        return;
+    }
+    let head = &buf[..n];
+    let (status, body) = if head.starts_with(b"GET /metrics ") {
+        ("200 OK", metrics.render())
+    } else {
+        ("404 Not Found", "not found\n".to_owned())
+    };
+    let resp = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = sock.write_all(resp.as_bytes()).await;
+    let _ = sock.shutdown().await;
 }
 
 /// Binds the metrics listener.

@@ -28,13 +28,19 @@ impl RateLimiter {
     }
 
     /// Charges one message of `len` bytes; false if the connection is over budget.
+    #[cfg(test)]
     pub(crate) fn charge(&mut self, len: usize, now: Instant) -> bool {
+        self.charge_parts(1, len, now)
+    }
+
+    /// Charges `frames` messages and `len` bytes; false if the connection is over budget.
+    pub(crate) fn charge_parts(&mut self, frames: u32, len: usize, now: Instant) -> bool {
         let dt = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         for b in [&mut self.frames, &mut self.bytes] {
             b.tokens = (b.tokens + dt * b.rate).min(b.rate);
         }
-        self.frames.tokens -= 1.0;
+        self.frames.tokens -= f64::from(frames);
         self.bytes.tokens -= len as f64;
         self.frames.tokens >= 0.0 && self.bytes.tokens >= 0.0
     }

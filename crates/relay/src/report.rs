@@ -1,12 +1,12 @@
 //! The relay knowledge report (SPEC §7.6, claim C7): everything the relay holds or observed
 //! about each meeting, written as text so anyone can read what an operator could hand over.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::SystemTime;
 
 use hush_wire::sframe_header::Header;
@@ -17,11 +17,17 @@ use crate::room::lock;
 
 /// Distinct KIDs tracked per participant; more are counted together.
 const MAX_KIDS: usize = 256;
-/// Closed rooms kept in the report; older ones are forgotten.
+/// Distinct KIDs tracked across all participants kept in the report; more are counted with
+/// their participant's further key ids.
+pub(crate) const MAX_KIDS_TOTAL: usize = 16_384;
+/// Closed rooms kept in the report; older ones are forgotten (and counted).
 const MAX_CLOSED_ROOMS: usize = 4096;
 /// Departed participants listed per room; older ones are only counted, so a client that leaves
 /// and rejoins forever cannot grow the relay's memory (SPEC §7.6).
 pub(crate) const MAX_DEPARTED_PER_ROOM: usize = 1024;
+/// Departed participants listed across all rooms; the oldest departures are dropped first and
+/// counted, so rooms kept open by one connection each cannot multiply the per-room cap.
+pub(crate) const MAX_DEPARTED_TOTAL: usize = 4096;
 
 /// Per-participant counters (atomics: updated on the forwarding path without locks).
 #[derive(Debug)]
@@ -77,15 +83,25 @@ struct CtrRange {
 pub(crate) struct KidBook {
     kids: BTreeMap<u64, CtrRange>,
     overflow: u64,
+    /// KIDs held by every book of the report ([`MAX_KIDS_TOTAL`]); given back on drop.
+    total: Option<Arc<AtomicUsize>>,
 }
 
 impl KidBook {
+    /// Takes one KID of the report-wide budget, if any is left.
+    fn take_one(&self) -> bool {
+        self.total.as_ref().is_none_or(|t| {
+            t.fetch_update(Relaxed, Relaxed, |n| (n < MAX_KIDS_TOTAL).then_some(n + 1))
+                .is_ok()
+        })
+    }
+
     pub(crate) fn record(&mut self, h: Header) {
         if let Some(r) = self.kids.get_mut(&h.kid) {
             r.min = r.min.min(h.ctr);
             r.max = r.max.max(h.ctr);
             r.frames += 1;
-        } else if self.kids.len() < MAX_KIDS {
+        } else if self.kids.len() < MAX_KIDS && self.take_one() {
             let r = CtrRange {
                 min: h.ctr,
                 max: h.ctr,
@@ -94,6 +110,14 @@ impl KidBook {
             self.kids.insert(h.kid, r);
         } else {
             self.overflow += 1;
+        }
+    }
+}
+
+impl Drop for KidBook {
+    fn drop(&mut self) {
+        if let Some(t) = &self.total {
+            t.fetch_sub(self.kids.len(), Relaxed);
         }
     }
 }
@@ -146,6 +170,17 @@ impl RoomRecord {
         }
         list.push(rec);
     }
+
+    /// Drops `p` from the list (if still there) and counts it; true if it was there.
+    fn forget(&self, p: &Arc<ParticipantRecord>) -> bool {
+        let mut list = lock(&self.participants);
+        let Some(i) = list.iter().position(|x| Arc::ptr_eq(x, p)) else {
+            return false;
+        };
+        list.remove(i);
+        self.forgotten.fetch_add(1, Relaxed);
+        true
+    }
 }
 
 /// Static facts printed at the top of the report.
@@ -159,12 +194,25 @@ pub(crate) struct RelayFacts {
     pub(crate) cert_sha256: [u8; 32],
 }
 
+/// A departure, oldest first in [`ReportBook`]'s queue. Weak: a record already dropped by a
+/// per-room or closed-room cap is not kept alive by the queue.
+type Departure = (Weak<RoomRecord>, Weak<ParticipantRecord>);
+
 /// All room records, in opening order.
 #[derive(Debug)]
 pub(crate) struct ReportBook {
     pub(crate) path: PathBuf,
     facts: RelayFacts,
     rooms: Mutex<Vec<Arc<RoomRecord>>>,
+    /// Every departed participant still listed is in this queue (with stale entries for ones
+    /// dropped otherwise): at most [`MAX_DEPARTED_TOTAL`] long.
+    departures: Mutex<VecDeque<Departure>>,
+    /// KIDs held by all participants' books ([`MAX_KIDS_TOTAL`]).
+    kids_total: Arc<AtomicUsize>,
+    /// Departed participants dropped by the report-wide cap.
+    forgotten_total: AtomicU64,
+    /// Closed rooms dropped by [`MAX_CLOSED_ROOMS`].
+    rooms_forgotten: AtomicU64,
 }
 
 impl ReportBook {
@@ -173,6 +221,19 @@ impl ReportBook {
             path,
             facts,
             rooms: Mutex::new(Vec::new()),
+            departures: Mutex::new(VecDeque::new()),
+            kids_total: Arc::new(AtomicUsize::new(0)),
+            forgotten_total: AtomicU64::new(0),
+            rooms_forgotten: AtomicU64::new(0),
+        }
+    }
+
+    /// A KID book drawing on the report-wide KID budget.
+    pub(crate) fn kid_book(&self) -> KidBook {
+        KidBook {
+            kids: BTreeMap::new(),
+            overflow: 0,
+            total: Some(self.kids_total.clone()),
         }
     }
 
@@ -183,8 +244,24 @@ impl ReportBook {
             && let Some(i) = rooms.iter().position(|r| lock(&r.closed).is_some())
         {
             rooms.remove(i);
+            self.rooms_forgotten.fetch_add(1, Relaxed);
         }
         rooms.push(room);
+    }
+
+    /// Notes that `p` (listed in `room`) departed; beyond [`MAX_DEPARTED_TOTAL`] departures
+    /// the oldest departed record still listed anywhere is dropped and counted.
+    pub(crate) fn departed(&self, room: &Arc<RoomRecord>, p: &Arc<ParticipantRecord>) {
+        let mut q = lock(&self.departures);
+        q.push_back((Arc::downgrade(room), Arc::downgrade(p)));
+        while q.len() > MAX_DEPARTED_TOTAL {
+            let Some((r, p)) = q.pop_front() else { break };
+            if let (Some(r), Some(p)) = (r.upgrade(), p.upgrade())
+                && r.forget(&p)
+            {
+                self.forgotten_total.fetch_add(1, Relaxed);
+            }
+        }
     }
 
     /// Renders the whole report as text.
@@ -230,6 +307,16 @@ impl ReportBook {
                 );
             }
         }
+        let _ = writeln!(
+            o,
+            "kept: the last {MAX_DEPARTED_PER_ROOM} departed participants per room and {MAX_DEPARTED_TOTAL} in all, {MAX_CLOSED_ROOMS} closed rooms, {MAX_KIDS} key ids per participant and {MAX_KIDS_TOTAL} in all"
+        );
+        let _ = writeln!(
+            o,
+            "no longer kept: {} departed participants (over the limit in all), {} closed rooms",
+            self.forgotten_total.load(Relaxed),
+            self.rooms_forgotten.load(Relaxed)
+        );
         let rooms = lock(&self.rooms).clone();
         let _ = writeln!(o, "rooms: {}", rooms.len());
         for r in rooms {
@@ -246,7 +333,7 @@ impl ReportBook {
             if forgotten > 0 {
                 let _ = writeln!(
                     o,
-                    "  ({forgotten} earlier departed participants are no longer kept: the relay keeps the last {MAX_DEPARTED_PER_ROOM})"
+                    "  ({forgotten} earlier departed participants are no longer kept: the relay keeps the last {MAX_DEPARTED_PER_ROOM} per room and {MAX_DEPARTED_TOTAL} in all)"
                 );
             }
             for p in lock(&r.participants).iter() {
@@ -372,6 +459,7 @@ pub(crate) fn utc(t: SystemTime) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::time::Duration;
@@ -423,5 +511,72 @@ mod tests {
         // The one still present is kept; the oldest departed ones went first.
         assert_eq!(list[0].id, ParticipantId(0));
         assert_eq!(list[1].id, ParticipantId(extra + 1));
+    }
+
+    fn book() -> ReportBook {
+        ReportBook::new(
+            PathBuf::from("unused"),
+            RelayFacts {
+                region: String::new(),
+                mode: RelayMode::E2ee,
+                listen: SocketAddr::from(([127, 0, 0, 1], 4433)),
+                started: SystemTime::now(),
+                dump_dir: None,
+                cert_sha256: [0; 32],
+            },
+        )
+    }
+
+    /// Rooms that one connection each keeps open cannot multiply the per-room cap: the whole
+    /// report keeps the last [`MAX_DEPARTED_TOTAL`] departures, older ones dropped and counted.
+    #[test]
+    fn departed_participants_are_capped_across_rooms() {
+        let b = book();
+        let rooms: Vec<Arc<RoomRecord>> = (0..8)
+            .map(|i| Arc::new(RoomRecord::new(&format!("r{i}"))))
+            .collect();
+        let mut id = 0;
+        for r in &rooms {
+            b.add_room(r.clone());
+            id += 1;
+            r.add_participant(participant(id, false)); // the one keeping it open
+        }
+        let per_room = 1000;
+        for _ in 0..per_room {
+            for r in &rooms {
+                id += 1;
+                let p = participant(id, true);
+                r.add_participant(p.clone());
+                b.departed(r, &p);
+            }
+        }
+        let listed: usize = rooms.iter().map(|r| lock(&r.participants).len()).sum();
+        assert_eq!(listed, MAX_DEPARTED_TOTAL + rooms.len());
+        let dropped = (per_room * rooms.len() - MAX_DEPARTED_TOTAL) as u64;
+        assert_eq!(b.forgotten_total.load(Relaxed), dropped);
+        let text = b.render();
+        assert!(text.contains(&format!("no longer kept: {dropped} departed participants")));
+        assert_eq!(text.matches("  participant ").count(), listed);
+    }
+
+    #[test]
+    fn kid_books_share_a_report_wide_cap() {
+        let b = book();
+        let mut books: Vec<KidBook> = (0..MAX_KIDS_TOTAL / MAX_KIDS + 2)
+            .map(|_| b.kid_book())
+            .collect();
+        for k in &mut books {
+            for kid in 0..MAX_KIDS as u64 + 5 {
+                k.record(Header { kid, ctr: 0 });
+            }
+        }
+        let kept: usize = books.iter().map(|k| k.kids.len()).sum();
+        assert_eq!(kept, MAX_KIDS_TOTAL);
+        assert_eq!(b.kids_total.load(Relaxed), MAX_KIDS_TOTAL);
+        let last = books.last().unwrap();
+        assert_eq!((last.kids.len(), last.overflow), (0, MAX_KIDS as u64 + 5));
+        // Dropping a book gives its KIDs back.
+        books.truncate(1);
+        assert_eq!(b.kids_total.load(Relaxed), MAX_KIDS);
     }
 }

@@ -12,11 +12,12 @@ use bytes::Bytes;
 use hush_wire::{ErrorCode, ParticipantId, RelayMessage, Target};
 use tokio::sync::mpsc;
 
+use crate::budget::{ByteBudget, Held};
 use crate::config::Limits;
 use crate::dump::DumpFiles;
 use crate::hook::{HookMessage, RelayHook};
 use crate::metrics::Metrics;
-use crate::report::{KidBook, MemberStats, ParticipantRecord, ReportBook, RoomRecord};
+use crate::report::{MemberStats, ParticipantRecord, ReportBook, RoomRecord};
 
 /// Locks `m`, taking the data of a poisoned lock as it is (every task's state stays usable).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -34,21 +35,37 @@ pub(crate) fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 /// The ends of a connection other tasks may need: the QUIC connection, its bounded control
-/// queue, and the bounded queue of its stream-carried media writer.
+/// queue, and the bounded queue of its stream-carried media writer. Both queues are bounded in
+/// messages and in bytes (SPEC §7.5).
 #[derive(Debug, Clone)]
 pub(crate) struct Peer {
     pub(crate) conn: quinn::Connection,
-    pub(crate) control: mpsc::Sender<Bytes>,
+    /// Control messages waiting for the connection's control writer (at most `control_queue`
+    /// messages and `control_queue_bytes` bytes; beyond it the receiver is disconnected).
+    pub(crate) control: mpsc::Sender<Queued>,
+    pub(crate) control_bytes: Arc<ByteBudget>,
     /// Stream-carried media frames waiting for the connection's writer task (at most
-    /// `stream_frames_in_flight`; beyond it frames are dropped and counted).
+    /// `stream_frames_in_flight` frames and `stream_bytes_in_flight` bytes; beyond it frames
+    /// are dropped and counted).
     pub(crate) media: mpsc::Sender<StreamFrame>,
+    pub(crate) media_bytes: Arc<ByteBudget>,
 }
 
-/// A media frame queued for a receiver's stream writer, with the record its delivery counts to.
+/// A control message queued for a receiver, holding its bytes of the receiver's budget until
+/// the writer has handed it to QUIC.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    pub(crate) msg: Bytes,
+    pub(crate) _held: Held,
+}
+
+/// A media frame queued for a receiver's stream writer, with the record its delivery counts to
+/// and its bytes of the receiver's budget.
 #[derive(Debug)]
 pub(crate) struct StreamFrame {
     pub(crate) frame: Bytes,
     pub(crate) rec: Arc<ParticipantRecord>,
+    pub(crate) _held: Held,
 }
 
 /// A participant of a room.
@@ -127,9 +144,18 @@ impl Shared {
         }
     }
 
-    /// Queues a control message; a receiver whose queue is full is disconnected (SPEC §7.5).
+    /// Queues a control message; a receiver whose queue is full, in messages or in bytes, is
+    /// disconnected (SPEC §7.5).
     pub(crate) fn push_control(&self, peer: &Peer, msg: Bytes) -> bool {
-        match peer.control.try_send(msg) {
+        let Some(held) = peer.control_bytes.take(msg.len()) else {
+            self.close(
+                &peer.conn,
+                ErrorCode::SLOW_CONSUMER,
+                "control queue over its byte limit: receiver too slow",
+            );
+            return false;
+        };
+        match peer.control.try_send(Queued { msg, _held: held }) {
             Ok(()) => {
                 self.metrics.control_out.fetch_add(1, Relaxed);
                 true
@@ -200,7 +226,7 @@ impl Shared {
             joined: SystemTime::now(),
             left: Mutex::new(None),
             stats: MemberStats::default(),
-            kids: self.report.as_ref().map(|_| Mutex::new(KidBook::default())),
+            kids: self.report.as_ref().map(|b| Mutex::new(b.kid_book())),
         });
         room.rec.add_participant(rec.clone());
         let me = Arc::new(Member {
@@ -264,6 +290,9 @@ impl Shared {
         drop(rooms);
         self.metrics.participants_open.fetch_sub(1, Relaxed);
         *lock(&m.me.rec.left) = Some((SystemTime::now(), reason.to_owned()));
+        if let Some(book) = &self.report {
+            book.departed(&room.rec, &m.me.rec);
+        }
         if let Some(d) = &m.me.dump {
             d.flush();
         }

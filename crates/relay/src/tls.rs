@@ -110,5 +110,11 @@ fn transport(limits: &Limits) -> quinn::TransportConfig {
     t.receive_window(quinn::VarInt::from_u64(8 * (frame + 1024)).unwrap_or(quinn::VarInt::MAX));
     t.datagram_receive_buffer_size(Some(1 << 20));
     t.datagram_send_buffer_size(1 << 20);
+    // Stream bytes the relay buffers per connection until the peer acknowledges them (quinn's
+    // default is 10 MB): bounds what a receiver that withholds acknowledgements makes it hold.
+    t.send_window(SEND_WINDOW);
     t
 }
+
+/// Unacknowledged stream bytes the relay buffers per connection (SPEC §7.4).
+pub(crate) const SEND_WINDOW: u64 = 4 * 1024 * 1024;
