@@ -97,9 +97,8 @@ impl Args {
             bytes_per_sec => l.bytes_per_second,
             idle_timeout => l.idle_timeout_secs,
         );
-        if l.max_frame_size > hush_wire::MAX_FRAME_SIZE || l.max_frame_size == 0 {
-            anyhow::bail!("--max-frame-size must be 1..={}", hush_wire::MAX_FRAME_SIZE);
-        }
+        // Every limit in its range (SPEC §7.4), before anything starts: one line naming it.
+        l.validate()?;
         if let Some(v) = self.listen {
             cfg.listen = v;
         }
