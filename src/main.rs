@@ -17,7 +17,9 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             let code = cmd::exit_code(&err);
-            eprintln!("hush: error: {err:#}");
+            // Errors can carry other parties' text (a relay's refusal or close reason).
+            let msg = format!("{err:#}");
+            eprintln!("hush: error: {}", hush_group::names::Escaped(&msg));
             std::process::ExitCode::from(code)
         }
     }

@@ -188,7 +188,8 @@ fn join_record_then_show_and_export_with_the_key() {
     assert!(!contains(&bytes, &file[20_000..20_032]));
     assert!(!contains(&bytes, b"Guest"));
 
-    // With the key: the entries are the file, in order, from the guest.
+    // With the key: the entries are the file transfer (start, chunks, end; SPEC §11.2.1), in
+    // order, from the guest; the chunks after their 8-byte transfer id are the file.
     let shown = recording(&[
         "show",
         rec_s,
@@ -202,12 +203,20 @@ fn join_record_then_show_and_export_with_the_key() {
     let entries = v["entries"].as_array().unwrap();
     assert!(!entries.is_empty());
     let mut joined = Vec::new();
-    for e in entries {
+    let last = entries.len() - 1;
+    for (i, e) in entries.iter().enumerate() {
         assert_eq!(e["sender"], "Guest");
-        assert_eq!(e["kind"], "file");
+        let want = match i {
+            0 => "file-start",
+            i if i == last => "file-end",
+            _ => "file",
+        };
+        assert_eq!(e["kind"], want);
         let p = hex::decode(e["payload_hex"].as_str().unwrap()).unwrap();
         assert_eq!(e["len"].as_u64().unwrap() as usize, p.len());
-        joined.extend_from_slice(&p);
+        if want == "file" {
+            joined.extend_from_slice(&p[8..]);
+        }
     }
     assert_eq!(joined, file, "the recording holds the file's bytes");
 
@@ -221,10 +230,11 @@ fn join_record_then_show_and_export_with_the_key() {
             .all(|l| !l.contains("Guest") || l.contains("file"))
     );
     let summary = text.lines().last().unwrap();
-    assert!(summary.starts_with(&format!("{} entries, {} bytes", entries.len(), file.len())));
+    let recorded: u64 = entries.iter().map(|e| e["len"].as_u64().unwrap()).sum();
+    assert!(summary.starts_with(&format!("{} entries, {recorded} bytes", entries.len())));
     assert!(summary.ends_with(", finished"), "{summary}");
 
-    // Export: DIR/<sender> is the file.
+    // Export: DIR/<the sender's file name> is the file.
     let ex = d.join("export");
     let exported = recording(&[
         "export",
@@ -235,7 +245,7 @@ fn join_record_then_show_and_export_with_the_key() {
         ex.to_str().unwrap(),
     ]);
     assert!(exported.status.success(), "{exported:?}");
-    assert_eq!(std::fs::read(ex.join("Guest")).unwrap(), file);
+    assert_eq!(std::fs::read(ex.join("report.bin")).unwrap(), file);
 
     // A wrong key: exit 1, one line.
     let wrong = "11".repeat(32);
@@ -282,7 +292,15 @@ fn sigint_finishes_the_recording_with_a_given_key() {
         d,
         "sigint",
         "Host",
-        &["--host", "--record", rec_s, "--record-key", &key],
+        &[
+            "--host",
+            "--admit",
+            "auto",
+            "--record",
+            rec_s,
+            "--record-key",
+            &key,
+        ],
     );
     wait_for_text(&d.join("Host.out"), "e2ee: ");
     let pid = host.0.id().to_string();

@@ -327,7 +327,9 @@ async fn connect_all(
                     MeetingConfig::new(addr, TrustAnchor::Sha256(pin), ROOM, format!("p{i}"))?;
                 cfg.suite = w.suite;
                 cfg.event_capacity = INBOX;
-                if i == 0 {
+                // Transport mode is opted into explicitly, and nobody hosts there (SPEC §12.5).
+                cfg.allow_transport = mode == Mode::Transport;
+                if i == 0 && mode != Mode::Transport {
                     cfg.role = ClientRole::Host {
                         admit: Admit::Auto,
                         admit_connectors: mode == Mode::Connector,

@@ -12,7 +12,7 @@ use hush_client::{MeetingConfig, MeetingEvent};
 use hush_connector::{Connector, ConnectorEvents, SinkConfig, udp};
 
 use super::meeting::{
-    PolicyArgs, RelayArgs, meeting_config, out, print_session_event, print_status,
+    PolicyArgs, RelayArgs, meeting_config, out, print_chat, print_session_event, print_status,
 };
 
 /// `hush connector` arguments.
@@ -71,11 +71,11 @@ async fn session(args: Args, cfg: MeetingConfig, sinks: SinkConfig) -> anyhow::R
     let (connector, events) = Connector::join(cfg, sinks).await?;
     let m = connector.meeting();
     eprintln!(
-        "joined room {:?} via relay {} (region {:?}) as connector {:?}; waiting for the host to \
-         admit it. What it decrypts leaves it in plaintext.",
+        "joined room {:?} via relay {} (region \"{}\") as connector {:?}; waiting for the host \
+         to admit it. What it decrypts leaves it in plaintext.",
         args.relay.room,
         m.relay_addr(),
-        m.relay_region(),
+        hush_group::names::Escaped(&m.relay_region()),
         args.name,
     );
     let result = tokio::select! {
@@ -119,9 +119,7 @@ async fn listen(connector: &Connector, mut events: ConnectorEvents) -> anyhow::R
             continue;
         }
         match ev {
-            MeetingEvent::Data(d) if d.kind == hush_client::DataKind::Chat => {
-                eprintln!("{}: {}", d.sender_name, String::from_utf8_lossy(&d.payload));
-            }
+            MeetingEvent::Data(d) if d.kind == hush_client::DataKind::Chat => print_chat(&d),
             MeetingEvent::Removed => {
                 eprintln!("removed from the meeting");
                 return Ok(());

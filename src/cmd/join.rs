@@ -4,29 +4,33 @@
 //! and writes what it decrypts (`--recv-dir`).
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::{BufMut, BytesMut};
+use hush_client::file::{FileLimits, FileReceiver, ReceivedFile, SenderId, create_unique};
 use hush_client::recording::RecordKind;
 use hush_client::{
-    Admit, ClientRole, DataKind, Meeting, MeetingConfig, MeetingError, MeetingEvent, MeetingEvents,
+    AdmissionRequest, Admit, ClientRole, DataKind, Meeting, MeetingConfig, MeetingError,
+    MeetingEvent, MeetingEvents,
 };
 use hush_frame::CipherSuite;
-use hush_group::KemId;
+use hush_group::names::Escaped;
+use hush_group::{KemId, Role};
+use tokio::sync::mpsc;
 
-use super::meeting::{PolicyArgs, RelayArgs, meeting_config, print_session_event, print_status};
+use super::meeting::{
+    PolicyArgs, RelayArgs, meeting_config, mode_refusal, print_chat, print_session_event,
+    print_status, quoted,
+};
 use super::recording::Tape;
 
 /// The recording of `--record`, shared by the listener (which writes) and the session (which
 /// finishes it on leave and on SIGINT).
 type SharedTape = Arc<std::sync::Mutex<Tape>>;
-
-/// Size of one file chunk (one data message).
-const FILE_CHUNK: usize = 16 * 1024;
 
 /// How the host answers join requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,14 +67,19 @@ pub struct Args {
     /// Host: also admit connectors (bridges that decrypt) without asking.
     #[arg(long)]
     admit_connectors: bool,
+    /// Accept a relay that issues the meeting's keys itself (transport mode): a meeting the
+    /// relay can read. Without it such a relay is refused before anything is sent (exit 3).
+    #[arg(long, conflicts_with_all = ["host", "host_key", "admit_connectors"])]
+    allow_transport: bool,
     /// With --send-file: wait until this many other participants are admitted.
     #[arg(long, default_value_t = 0)]
     wait_for: usize,
     /// Send this file as encrypted chunks on the reliable path, then leave.
     #[arg(long)]
     send_file: Option<PathBuf>,
-    /// Write what each sender sent, decrypted, in order: files to `DIR/<name>`, media to
-    /// `DIR/<name>.media`.
+    /// Write what each sender sent, decrypted: each received file to `DIR/<its sanitized
+    /// name>`, each sender's media to `DIR/<sender name>.media`; a new file every time, never
+    /// one that exists (` (1)`, ` (2)`, ... on a collision).
     #[arg(long)]
     recv_dir: Option<PathBuf>,
     /// Record everything received (media and data messages, with sender and time) into this
@@ -114,6 +123,7 @@ fn config(args: &Args) -> anyhow::Result<MeetingConfig> {
         ClientRole::Guest
     };
     let mut cfg = meeting_config(&args.relay, trust, &args.name, &args.policy)?.with_role(role);
+    cfg.allow_transport = args.allow_transport;
     if let Some(s) = &args.suite {
         cfg.suite = s.parse::<CipherSuite>()?;
     }
@@ -127,8 +137,28 @@ fn config(args: &Args) -> anyhow::Result<MeetingConfig> {
 /// Runs `hush join`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = config(&args)?;
+    // A prompt nobody can answer would refuse everyone: say so before joining.
+    if args.host && args.admit == AdmitArg::Ask && !std::io::stdin().is_terminal() {
+        bail!(
+            "--admit ask (the default) needs a terminal on stdin to answer join requests; \
+             pass --admit auto"
+        );
+    }
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    rt.block_on(session(args, cfg))
+    let r = rt.block_on(session(args, cfg));
+    // Do not wait for the stdin reader (it may be blocked in a read): it dies with the process.
+    rt.shutdown_background();
+    r
+}
+
+/// Resolves on SIGTERM (Unix); never elsewhere.
+async fn terminated() {
+    #[cfg(unix)]
+    if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        s.recv().await;
+        return;
+    }
+    std::future::pending::<()>().await;
 }
 
 async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
@@ -142,20 +172,22 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
         )?))),
         None => None,
     };
-    let (meeting, events) = Meeting::join(cfg).await?;
+    let (meeting, events) = Meeting::join(cfg).await.map_err(mode_refusal)?;
     eprintln!(
-        "joined room {:?} via relay {} (region {:?}, mode {})",
+        "joined room {:?} via relay {} (region \"{}\", mode {})",
         args.relay.room,
         meeting.relay_addr(),
-        meeting.relay_region(),
+        Escaped(&meeting.relay_region()),
         meeting
             .relay_mode()
             .map_or_else(|| "?".to_owned(), |m| m.to_string()),
     );
     let (idle_tx, mut idle_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let answers = (args.host && args.admit == AdmitArg::Ask).then(stdin_lines);
     let listener = tokio::spawn(listen(
         meeting.clone(),
         events,
+        answers,
         args.recv_dir.clone(),
         tape.clone(),
         args.until_idle.map(Duration::from_secs_f64),
@@ -176,6 +208,7 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
     let result = tokio::select! {
         r = work => r,
         _ = tokio::signal::ctrl_c() => { eprintln!("interrupted: leaving"); Ok(()) }
+        () = terminated() => { eprintln!("terminated: leaving"); Ok(()) }
         _ = idle_rx.recv() => { eprintln!("idle: leaving"); Ok(()) }
         r = listener => match r {
             Ok(Ok(())) => Ok(()),
@@ -193,13 +226,15 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
 }
 
 async fn send_file(meeting: &Meeting, path: &Path, wait_for: usize) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .with_context(|| format!("--send-file {} names no file", path.display()))?;
     let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     meeting
         .wait_for_others(wait_for, Duration::from_secs(24 * 3600))
         .await?;
-    for chunk in data.chunks(FILE_CHUNK) {
-        meeting.send_data(DataKind::FileChunk, chunk).await?;
-    }
+    meeting.send_file(&name, &data).await?;
     eprintln!("sent {} bytes from {}", data.len(), path.display());
     Ok(())
 }
@@ -237,10 +272,12 @@ async fn send_synthetic(
     }
 }
 
-/// Where each sender's decrypted bytes go.
+/// Where received files and each sender's media go (`--recv-dir`).
 struct Sinks {
     dir: PathBuf,
-    files: HashMap<(String, bool), std::fs::File>,
+    /// One media file per sender identity (not per name: names are not unique).
+    media: HashMap<SenderId, std::fs::File>,
+    files: FileReceiver,
 }
 
 /// A sender's display name as a file name (also used by `hush recording export`).
@@ -259,50 +296,145 @@ pub(crate) fn sanitize(name: &str) -> String {
     if s.is_empty() { "_".to_owned() } else { s }
 }
 
+/// Who sent something, for a line: `Bob (<full fingerprint>)`, or `#1` in transport mode.
+fn sender_line(name: &str, id: Option<&hush_group::IdentityKey>) -> String {
+    match id {
+        Some(id) => format!("{} ({})", Escaped(name), id.fingerprint()),
+        None => Escaped(name).to_string(),
+    }
+}
+
 impl Sinks {
-    fn write(&mut self, sender: &str, media: bool, bytes: &[u8]) -> anyhow::Result<()> {
-        let key = (sender.to_owned(), media);
-        if !self.files.contains_key(&key) {
-            let mut name = sanitize(sender);
-            if media {
-                name.push_str(".media");
+    fn new(dir: PathBuf) -> Self {
+        Sinks {
+            dir,
+            media: HashMap::new(),
+            files: FileReceiver::new(FileLimits::default()),
+        }
+    }
+
+    fn media(&mut self, f: &hush_client::MediaFrame) -> anyhow::Result<()> {
+        let who = SenderId::of_media(f);
+        if !self.media.contains_key(&who) {
+            let name = format!("{}.media", sanitize(&f.sender_name));
+            let (file, _) = create_unique(&self.dir, &name)
+                .with_context(|| format!("cannot create {name} in {}", self.dir.display()))?;
+            self.media.insert(who, file);
+        }
+        if let Some(file) = self.media.get_mut(&who) {
+            file.write_all(&f.payload)
+                .context("cannot write to --recv-dir")?;
+        }
+        Ok(())
+    }
+
+    /// Feeds a file message; writes and announces a completed file.
+    fn data(&mut self, d: &hush_client::DataMessage) -> anyhow::Result<()> {
+        let from = || sender_line(&d.sender_name, d.sender_identity.as_ref());
+        match self.files.on_message(d) {
+            Ok(Some(f)) => self.save(&f, &from()),
+            Ok(None) => Ok(()),
+            Err(e) => {
+                eprintln!("file from {} refused: {e}", from());
+                Ok(())
             }
-            let path = self.dir.join(name);
-            let f = std::fs::File::create(&path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            self.files.insert(key.clone(), f);
         }
-        if let Some(f) = self.files.get_mut(&key) {
-            f.write_all(bytes).context("cannot write to --recv-dir")?;
-        }
+    }
+
+    fn save(&self, f: &ReceivedFile<SenderId>, from: &str) -> anyhow::Result<()> {
+        let (mut file, path) = create_unique(&self.dir, &f.name)
+            .with_context(|| format!("cannot create a file in {}", self.dir.display()))?;
+        file.write_all(&f.bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let saved = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        eprintln!(
+            "received {} ({} bytes) from {from}",
+            quoted(&saved),
+            f.bytes.len()
+        );
         Ok(())
     }
 }
 
-async fn ask(name: String, short: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        eprint!("admit {name} ({short})? [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).is_ok()
-            && matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
-    })
-    .await
-    .unwrap_or(false)
+/// Lines typed on stdin, read on a detached thread (a blocked read must not keep the process
+/// alive after Ctrl-C); the channel closes at the end of input.
+fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let spawned = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            for line in std::io::stdin().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("cannot read stdin: {e}");
+    }
+    rx
+}
+
+/// The admission prompt (SPEC §8.9 step 5): what the joiner asks to be, its name and its full
+/// identity fingerprint.
+fn prompt(req: &AdmissionRequest) -> String {
+    let what = match req.role {
+        Role::Connector => "a connector, which DECRYPTS the meeting:",
+        _ => "a participant:",
+    };
+    format!(
+        "admit {what} {} with identity {}? [y/N] ",
+        quoted(&req.name),
+        req.identity.fingerprint()
+    )
+}
+
+/// Asks on the terminal. A line typed before the question does not answer it; the end of
+/// input is a refusal (with a warning line).
+async fn ask(
+    answers: &mut Option<mpsc::UnboundedReceiver<String>>,
+    req: &AdmissionRequest,
+) -> bool {
+    let Some(rx) = answers.as_mut() else {
+        eprintln!("no terminal to ask: refused {}", quoted(&req.name));
+        return false;
+    };
+    loop {
+        match rx.try_recv() {
+            Ok(_) => {}
+            Err(mpsc::error::TryRecvError::Empty) => break,
+            Err(mpsc::error::TryRecvError::Disconnected) => {
+                eprintln!("warning: stdin is closed: refused {}", quoted(&req.name));
+                return false;
+            }
+        }
+    }
+    eprint!("{}", prompt(req));
+    let _ = std::io::stderr().flush();
+    match rx.recv().await {
+        Some(line) => matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"),
+        None => {
+            eprintln!();
+            eprintln!("warning: stdin is closed: refused {}", quoted(&req.name));
+            false
+        }
+    }
 }
 
 async fn listen(
     meeting: Meeting,
     mut events: MeetingEvents,
+    mut answers: Option<mpsc::UnboundedReceiver<String>>,
     recv_dir: Option<PathBuf>,
     tape: Option<SharedTape>,
     until_idle: Option<Duration>,
     idle: tokio::sync::mpsc::Sender<()>,
 ) -> anyhow::Result<()> {
-    let mut sinks = recv_dir.map(|dir| Sinks {
-        dir,
-        files: HashMap::new(),
-    });
+    let mut sinks = recv_dir.map(Sinks::new);
     let mut last_frame: Option<Instant> = None;
     loop {
         let wait = match (until_idle, last_frame) {
@@ -332,6 +464,13 @@ async fn listen(
                 _ => {}
             }
         }
+        if let (MeetingEvent::RosterChanged(view), Some(s)) = (&ev, sinks.as_mut()) {
+            // Transfers of those who left are dropped with their partial content.
+            s.files.retain_senders(|who| match who {
+                SenderId::Identity(id) => view.members.iter().any(|m| m.identity == *id),
+                SenderId::Index(_) => true,
+            });
+        }
         if print_status(&ev) || print_session_event(&ev)? {
             continue;
         }
@@ -339,33 +478,62 @@ async fn listen(
             MeetingEvent::Media(f) => {
                 last_frame = Some(Instant::now());
                 if let Some(s) = sinks.as_mut() {
-                    s.write(&f.sender_name, true, &f.payload)?;
+                    s.media(&f)?;
                 }
             }
             MeetingEvent::Data(d) => {
                 last_frame = Some(Instant::now());
                 match d.kind {
-                    DataKind::FileChunk => {
+                    DataKind::FileStart | DataKind::FileChunk | DataKind::FileEnd => {
                         if let Some(s) = sinks.as_mut() {
-                            s.write(&d.sender_name, false, &d.payload)?;
+                            s.data(&d)?;
                         }
                     }
-                    DataKind::Chat => {
-                        eprintln!("{}: {}", d.sender_name, String::from_utf8_lossy(&d.payload));
-                    }
+                    DataKind::Chat => print_chat(&d),
                     _ => {}
                 }
             }
             MeetingEvent::AdmissionRequest(req) => {
-                let m = meeting.clone();
-                let name = Arc::<str>::from(req.name.as_str());
-                let yes = ask(name.to_string(), req.short_id()).await;
-                if let Err(e) = m.admit(req.relay_id, yes).await {
+                let yes = ask(&mut answers, &req).await;
+                if let Err(e) = meeting.admit(req.relay_id, yes).await {
                     eprintln!("cannot answer the join request: {e}");
                 }
             }
             MeetingEvent::Removed => eprintln!("removed from the meeting"),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_admission_prompt_says_role_name_and_full_fingerprint() {
+        // A joiner named like another one's prompt cannot make its own look the same: the name
+        // is quoted and escaped, the role and the full fingerprint follow.
+        let req = |name: &str, role| AdmissionRequest {
+            relay_id: 7,
+            identity: hush_group::IdentityKey([0xab; 32]),
+            name: name.to_owned(),
+            role,
+        };
+        let fp = "abababab ".repeat(8);
+        let fp = fp.trim_end();
+        assert_eq!(
+            prompt(&req("alice (12345678)? [y/N] \x1b[8m", Role::Participant)),
+            format!(
+                "admit a participant: \"alice (12345678)? [y/N] \\x1b[8m\" with identity {fp}? \
+                 [y/N] "
+            )
+        );
+        assert_eq!(
+            prompt(&req("phone", Role::Connector)),
+            format!(
+                "admit a connector, which DECRYPTS the meeting: \"phone\" with identity {fp}? \
+                 [y/N] "
+            )
+        );
     }
 }

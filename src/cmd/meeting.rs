@@ -11,8 +11,27 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use hush_client::{MeetingConfig, MeetingEvent, TrustAnchor};
+use hush_client::{DataMessage, EndReason, MeetingConfig, MeetingError, MeetingEvent, TrustAnchor};
 use hush_group::IdentityKey;
+use hush_group::names::Escaped;
+
+use super::Failure;
+
+/// Exit code when the relay issues the keys and the user did not ask for that, or a meeting
+/// that was end-to-end encrypted would continue on the relay's keys (SPEC §12.5).
+pub(crate) const MODE_REFUSED_EXIT: u8 = 3;
+
+/// Maps a refusal of the relay's key mode to its exit code; other errors pass unchanged.
+pub(crate) fn mode_refusal(e: MeetingError) -> anyhow::Error {
+    match e {
+        MeetingError::TransportRefused { .. } | MeetingError::Downgrade { .. } => Failure {
+            code: MODE_REFUSED_EXIT,
+            message: e.to_string(),
+        }
+        .into(),
+        e => e.into(),
+    }
+}
 
 /// Where the meeting is: the relay, how to trust it, and the room.
 #[derive(Debug, clap::Args)]
@@ -110,6 +129,37 @@ pub(crate) fn print_status(ev: &MeetingEvent) -> bool {
     true
 }
 
+/// Another party's text (a display name, a file name) escaped and in double quotes, for a
+/// terminal: `"Alice"`.
+pub(crate) fn quoted(text: &str) -> String {
+    format!("\"{}\"", Escaped(text))
+}
+
+/// The first 8 hex digits of an identity, for lines printed per message.
+pub(crate) fn short_fp(id: &IdentityKey) -> String {
+    id.to_hex().chars().take(8).collect()
+}
+
+/// A chat message from another party, escaped and marked as theirs:
+/// `chat from Bob (<first 8 hex of its identity>): "text"` (transport mode, where there is no
+/// roster: `chat from #1: "text"`).
+pub(crate) fn print_chat(d: &DataMessage) {
+    let text = String::from_utf8_lossy(&d.payload);
+    match &d.sender_identity {
+        Some(id) => eprintln!(
+            "chat from {} ({}): \"{}\"",
+            Escaped(&d.sender_name),
+            short_fp(id),
+            Escaped(&text)
+        ),
+        None => eprintln!(
+            "chat from {}: \"{}\"",
+            Escaped(&d.sender_name),
+            Escaped(&text)
+        ),
+    }
+}
+
 /// Prints the stderr line of a roster change, a refused frame or a connection change; true if
 /// `ev` was one. An error once the relay is lost for good (no reconnection under way).
 pub(crate) fn print_session_event(ev: &MeetingEvent) -> anyhow::Result<bool> {
@@ -118,23 +168,51 @@ pub(crate) fn print_session_event(ev: &MeetingEvent) -> anyhow::Result<bool> {
             let names: Vec<String> = view
                 .members
                 .iter()
-                .map(|m| format!("{} ({:?})", m.name, m.role))
+                .map(|m| {
+                    format!(
+                        "{} ({:?}, {})",
+                        quoted(&m.name),
+                        m.role,
+                        m.identity.fingerprint()
+                    )
+                })
                 .collect();
             eprintln!("epoch {}: {}", view.epoch, names.join(", "));
         }
         MeetingEvent::Refused { from, reason } => {
-            eprintln!("refused from participant {from}: {reason}");
+            eprintln!(
+                "refused from participant {from}: {}",
+                Escaped(&reason.to_string())
+            );
         }
         MeetingEvent::Disconnected {
             reason,
             reconnecting,
         } => {
-            eprintln!("disconnected: {reason}");
+            // The relay's close reason: its text, not ours.
+            eprintln!("disconnected: {}", Escaped(reason));
             if !reconnecting {
-                bail!("lost the relay: {reason}");
+                bail!("lost the relay: {}", Escaped(reason));
             }
         }
         MeetingEvent::Reconnected => eprintln!("reconnected"),
+        MeetingEvent::HostAway { grace } => eprintln!(
+            "the host left the room: keeping the current keys for up to {} s while it may come \
+             back",
+            grace.as_secs()
+        ),
+        MeetingEvent::Ended(why) => {
+            let code = if matches!(why, EndReason::Downgrade(_)) {
+                MODE_REFUSED_EXIT
+            } else {
+                1
+            };
+            return Err(Failure {
+                code,
+                message: why.to_string(),
+            }
+            .into());
+        }
         _ => return Ok(false),
     }
     Ok(true)

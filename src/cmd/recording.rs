@@ -15,6 +15,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Subcommand;
 use hush_client::DataKind;
+use hush_client::file::{FileLimits, FileReceiver, create_unique};
 use hush_client::recording::{self, Entry, RecordKind, Recorder, Recording, RecordingError};
 use hush_client::recording::{KIND_END, KIND_MEDIA, RecordingKey};
 
@@ -143,6 +144,8 @@ fn kind_name(kind: RecordKind) -> String {
             DataKind::Reaction => "reaction".to_owned(),
             DataKind::Poll => "poll".to_owned(),
             DataKind::FileChunk => "file".to_owned(),
+            DataKind::FileStart => "file-start".to_owned(),
+            DataKind::FileEnd => "file-end".to_owned(),
             _ => format!("data-0x{b:02x}"),
         },
         _ => "unknown".to_owned(),
@@ -233,37 +236,52 @@ fn show_json(rec: &Recording) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes each file transfer of the recording to `DIR/<its sanitized file name>` and each
+/// sender's media to `DIR/<sender>.media`, always as new files (` (1)`, ` (2)`, ... on a
+/// collision). A recording names senders by display name only, so transfers are kept apart by
+/// (name, transfer id).
 fn export(rec: &Recording, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut files: HashMap<(String, bool), BufWriter<std::fs::File>> = HashMap::new();
+    let mut media: HashMap<String, BufWriter<std::fs::File>> = HashMap::new();
+    let mut files: FileReceiver<String> = FileReceiver::new(FileLimits::default());
+    let (mut written, mut refused) = (0usize, 0usize);
     for e in &rec.entries {
-        let media = match e.kind {
-            RecordKind::Media => true,
-            RecordKind::Data(b) if DataKind::from_u8(b) == DataKind::FileChunk => false,
-            _ => continue,
-        };
-        let key = (e.sender.clone(), media);
-        if !files.contains_key(&key) {
-            let mut name = super::join::sanitize(&e.sender);
-            if media {
-                name.push_str(".media");
+        match e.kind {
+            RecordKind::Media => {
+                if !media.contains_key(&e.sender) {
+                    let name = format!("{}.media", super::join::sanitize(&e.sender));
+                    let (f, _) = create_unique(dir, &name)
+                        .with_context(|| format!("cannot create {name} in {}", dir.display()))?;
+                    media.insert(e.sender.clone(), BufWriter::new(f));
+                }
+                if let Some(f) = media.get_mut(&e.sender) {
+                    f.write_all(&e.payload)
+                        .with_context(|| format!("cannot write to {}", dir.display()))?;
+                }
             }
-            let path = dir.join(name);
-            let f = std::fs::File::create(&path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            files.insert(key.clone(), BufWriter::new(f));
-        }
-        if let Some(f) = files.get_mut(&key) {
-            f.write_all(&e.payload)
-                .with_context(|| format!("cannot write to {}", dir.display()))?;
+            RecordKind::Data(b) => {
+                match files.feed(e.sender.clone(), DataKind::from_u8(b), &e.payload) {
+                    Ok(Some(f)) => {
+                        let (mut out, path) = create_unique(dir, &f.name).with_context(|| {
+                            format!("cannot create a file in {}", dir.display())
+                        })?;
+                        out.write_all(&f.bytes)
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                        written += 1;
+                    }
+                    Ok(None) => {}
+                    Err(_) => refused += 1,
+                }
+            }
+            _ => {}
         }
     }
-    for (_, mut f) in files {
+    for (_, mut f) in media {
         f.flush()
             .with_context(|| format!("cannot write to {}", dir.display()))?;
     }
     eprintln!(
-        "exported {} entries to {}",
+        "exported {} entries to {} ({written} files, {refused} file messages refused)",
         rec.entries.len(),
         dir.display()
     );

@@ -159,16 +159,34 @@ pub struct Log<T> {
     notify: Notify,
 }
 
+/// Something events are read from: a channel, or a meeting's two event lanes.
+pub trait Source<T>: Send + 'static {
+    /// The next item; `None` at the end.
+    fn next(&mut self) -> impl Future<Output = Option<T>> + Send;
+}
+
+impl<T: Send + 'static> Source<T> for mpsc::Receiver<T> {
+    fn next(&mut self) -> impl Future<Output = Option<T>> + Send {
+        self.recv()
+    }
+}
+
+impl Source<MeetingEvent> for MeetingEvents {
+    fn next(&mut self) -> impl Future<Output = Option<MeetingEvent>> + Send {
+        self.recv()
+    }
+}
+
 impl<T: Send + 'static> Log<T> {
     /// Drains `rx` into a new log on a background task.
-    pub fn spawn(mut rx: mpsc::Receiver<T>) -> Arc<Self> {
+    pub fn spawn(mut rx: impl Source<T>) -> Arc<Self> {
         let log = Arc::new(Log {
             items: Mutex::new(Vec::new()),
             notify: Notify::new(),
         });
         let l = log.clone();
         tokio::spawn(async move {
-            while let Some(item) = rx.recv().await {
+            while let Some(item) = rx.next().await {
                 lock(&l.items).push(item);
                 l.notify.notify_waiters();
             }
@@ -223,7 +241,7 @@ impl Party {
     }
 
     /// A party over a meeting joined elsewhere (e.g. by a connector), logging `events`.
-    pub fn from_events(name: String, meeting: Meeting, events: MeetingEvents) -> Party {
+    pub fn from_events(name: String, meeting: Meeting, events: impl Source<MeetingEvent>) -> Party {
         Party {
             name,
             meeting,

@@ -65,9 +65,14 @@ pub enum DataKind {
     Reaction,
     /// A poll or a vote, application-defined bytes. Wire value `0x03`.
     Poll,
-    /// The next chunk of a file the sender is sending; chunks arrive in order. Wire value `0x04`.
+    /// The next chunk of a file transfer: transfer id, then bytes (SPEC §11.2.1, [`crate::file`]).
+    /// Wire value `0x04`.
     FileChunk,
-    /// Any other kind byte (`0x00` and `0x05..=0xFF`), delivered as is.
+    /// The start of a file transfer: transfer id, size, file name. Wire value `0x05`.
+    FileStart,
+    /// The end of a file transfer: transfer id, SHA-256 of the content. Wire value `0x06`.
+    FileEnd,
+    /// Any other kind byte (`0x00` and `0x07..=0xFF`), delivered as is.
     Other(u8),
 }
 
@@ -79,6 +84,8 @@ impl DataKind {
             DataKind::Reaction => 0x02,
             DataKind::Poll => 0x03,
             DataKind::FileChunk => 0x04,
+            DataKind::FileStart => 0x05,
+            DataKind::FileEnd => 0x06,
             DataKind::Other(b) => b,
         }
     }
@@ -90,6 +97,8 @@ impl DataKind {
             0x02 => DataKind::Reaction,
             0x03 => DataKind::Poll,
             0x04 => DataKind::FileChunk,
+            0x05 => DataKind::FileStart,
+            0x06 => DataKind::FileEnd,
             other => DataKind::Other(other),
         }
     }

@@ -74,8 +74,20 @@ pub struct MeetingConfig {
     pub grace: Duration,
     /// After a lost connection, keep retrying for this long before giving up.
     pub reconnect_for: Duration,
-    /// Capacity of the event channel; media events that do not fit are dropped and counted.
+    /// Member: how long to keep using the current epoch after the relay reports the host gone,
+    /// waiting for it to come back, before the meeting ends (SPEC §8.9 step 11).
+    pub host_grace: Duration,
+    /// Media-lane events kept for the application at most (media frames, data messages,
+    /// refusals); what does not fit is dropped and counted (SPEC §11.5).
     pub event_capacity: usize,
+    /// Bytes of media-lane events kept for the application at most (default 16 MiB).
+    pub event_bytes: usize,
+    /// Accept a relay whose `Hello` says it issues the keys itself (transport mode, SPEC §12):
+    /// a meeting the relay can read. Off by default: such a relay is refused before anything is
+    /// sent ([`MeetingError::TransportRefused`]). Never combined with hosting or a pinned host
+    /// key, and a meeting that was end-to-end encrypted never continues on relay-issued keys
+    /// after a reconnect, whatever this says ([`MeetingError::Downgrade`]).
+    pub allow_transport: bool,
 }
 
 impl MeetingConfig {
@@ -101,8 +113,32 @@ impl MeetingConfig {
             rotation: Duration::from_millis(hush_group::DEFAULT_ROTATION_MS),
             grace: Duration::from_millis(hush_group::DEFAULT_GRACE_MS),
             reconnect_for: Duration::from_secs(30),
+            host_grace: Duration::from_secs(60),
             event_capacity: 4096,
+            event_bytes: 16 << 20,
+            allow_transport: false,
         })
+    }
+
+    /// Checks the combination of settings: relay-issued keys (`allow_transport`) cannot go with
+    /// hosting or a pinned host key, which only mean something with client-made keys.
+    pub fn validate(&self) -> Result<(), MeetingError> {
+        if self.allow_transport && self.role.is_host() {
+            return Err(MeetingError::Config(
+                "a host makes the meeting's keys: hosting cannot run on relay-issued keys \
+                 (allow_transport)"
+                    .into(),
+            ));
+        }
+        if self.allow_transport && self.host_key.is_some() {
+            return Err(MeetingError::Config(
+                "a pinned host key means keys made by that host: it cannot go with relay-issued \
+                 keys (allow_transport)"
+                    .into(),
+            ));
+        }
+        hush_group::names::pad_name(&self.name)?;
+        Ok(())
     }
 
     /// Sets the role.

@@ -5,11 +5,12 @@
 //! It reacts to three sources: network events, commands from the handles, and the earliest
 //! group timer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use hush_group::message::msg_type;
 use hush_group::{
     Host, HostConfig, HostInput, IdentityKey, Member, MemberConfig, Outgoing, PendingJoin, Role,
 };
@@ -18,11 +19,16 @@ use hush_wire::{ParticipantId, RelayMode, Target};
 use rand::rngs::StdRng;
 use tokio::sync::{mpsc, oneshot};
 
+/// Join requests waiting for the host's answer (`Admit::Ask`) at most; more are refused.
+pub(crate) const MAX_PENDING: usize = 64;
+
 use crate::blob::{BlobClass, classify};
 use crate::config::{Admit, ClientRole, MeetingConfig};
 use crate::error::MeetingError;
-use crate::event::{AdmissionRequest, E2eeStatus, MeetingEvent, Refusal};
+use crate::event::{AdmissionRequest, E2eeStatus, EndReason, MeetingEvent, Refusal};
+use crate::guard::{HelloAnswer, HostGuard};
 use crate::keys::Inbound;
+use crate::lanes::EventTx;
 use crate::meeting::connect_and_join;
 use crate::net::{self, RelayConnection};
 use crate::shared::{Shared, lock};
@@ -57,8 +63,12 @@ pub(crate) enum Command {
 pub(crate) struct HostSide {
     host: Host,
     pending: HashMap<u64, PendingJoin>,
-    /// Identities admitted before: re-admitted without asking (e.g. after a relay restart).
-    admitted: HashSet<IdentityKey>,
+    /// Identities admitted before, with the role they were admitted in: re-admitted without
+    /// asking in that role (e.g. after a relay restart), never promoted to connector
+    /// without consent (SPEC §8.9 step 5).
+    admitted: HashMap<IdentityKey, Role>,
+    /// Bounds on what others' Hellos and join requests cost, and epoch batching.
+    guard: HostGuard,
 }
 
 pub(crate) enum Mode {
@@ -73,7 +83,7 @@ pub(crate) struct Driver {
     conn: Arc<RelayConnection>,
     net: net::Events,
     cmds: mpsc::Receiver<Command>,
-    events: mpsc::Sender<MeetingEvent>,
+    events: EventTx,
     rng: StdRng,
     start: Instant,
     mode: Mode,
@@ -81,6 +91,12 @@ pub(crate) struct Driver {
     inbound: Arc<Inbound>,
     /// Left with keys kept (test hook): keep opening, never queue or install.
     frozen: bool,
+    /// The meeting has run on client-made keys: it never continues on relay-issued ones.
+    e2ee_reached: bool,
+    /// Member: since when the host's relay connection is gone (it may come back).
+    host_away_since: Option<u64>,
+    /// Set when the meeting must end (removed, downgrade refused, host gone for good).
+    ended: Option<EndReason>,
 }
 
 fn member_for(cfg: &MeetingConfig, host_key: Option<IdentityKey>) -> Result<Member, MeetingError> {
@@ -126,7 +142,7 @@ impl Driver {
         net: net::Events,
         joined: net::Joined,
         cmds: mpsc::Receiver<Command>,
-        events: mpsc::Sender<MeetingEvent>,
+        events: EventTx,
     ) -> Result<Self, MeetingError> {
         let rng = crate::rng::os_rng()?;
         let mut d = Driver {
@@ -141,8 +157,11 @@ impl Driver {
             start: Instant::now(),
             mode: Mode::Transport(None),
             frozen: false,
+            e2ee_reached: false,
+            host_away_since: None,
+            ended: None,
         };
-        d.enter_room(joined.your_id.0, None).await?;
+        d.enter_room(&joined, None).await?;
         Ok(d)
     }
 
@@ -153,29 +172,35 @@ impl Driver {
     /// Sets up the keying side for a (re)joined room.
     async fn enter_room(
         &mut self,
-        my_id: u64,
+        joined: &net::Joined,
         pinned: Option<IdentityKey>,
     ) -> Result<(), MeetingError> {
+        let my_id = joined.your_id.0;
         if self.conn.relay_mode() == RelayMode::Transport {
+            // `connect_and_join` already refused this unless the user opted in; a meeting that
+            // ran on client-made keys never continues on the relay's (SPEC §12.5).
+            if self.e2ee_reached || !self.cfg.allow_transport {
+                self.conn
+                    .refuse(hush_wire::ErrorCode::MODE_REFUSED, "meeting was end-to-end");
+                return Err(MeetingError::Downgrade {
+                    relay: self.cfg.relay,
+                });
+            }
             self.mode = Mode::Transport(None);
             return Ok(());
         }
         let now = self.now();
         match (&mut self.mode, self.cfg.role) {
             (Mode::Host(h), _) => {
-                // Reconnected: the old relay ids are gone; keep the meeting (id, epochs, lock,
-                // known identities), move to the new id and drop everyone else.
-                h.host.set_own_relay_id(my_id);
+                // Reconnected: keep the meeting (id, epochs, lock, known identities) and every
+                // member whose connection is still in the room; move to the new id and drop
+                // the others, in one epoch (SPEC §8.9 step 10).
                 h.pending.clear();
-                let old: Vec<u64> = h.host.members().iter().skip(1).map(|m| m.0).collect();
-                let mut steps = Vec::new();
-                for id in old {
-                    steps.push(h.host.remove(id, &mut self.rng, now)?);
-                }
-                steps.push(h.host.rekey(&mut self.rng, now)?);
-                for s in steps {
-                    self.apply_step(s).await;
-                }
+                h.guard = HostGuard::new();
+                let present: Vec<u64> = joined.participants.iter().map(|p| p.0).collect();
+                let step = h.host.reconnected(my_id, &present, &mut self.rng, now)?;
+                h.guard.epoch_started(now);
+                self.apply_step(step).await;
             }
             (_, ClientRole::Host { .. }) => {
                 let config = HostConfig {
@@ -194,10 +219,13 @@ impl Driver {
                     &mut self.rng,
                     now,
                 )?;
+                let mut guard = HostGuard::new();
+                guard.epoch_started(now);
                 self.mode = Mode::Host(Box::new(HostSide {
                     host,
                     pending: HashMap::new(),
-                    admitted: HashSet::new(),
+                    admitted: HashMap::new(),
+                    guard,
                 }));
                 self.apply_step(step).await;
             }
@@ -218,27 +246,59 @@ impl Driver {
         }
     }
 
-    pub(crate) async fn emit(&self, ev: MeetingEvent) {
-        let _ = self.events.send(ev).await;
+    /// Hands an event to the application; never waits (see `lanes`).
+    pub(crate) fn emit(&self, ev: MeetingEvent) {
+        self.events.push(ev);
     }
 
-    async fn refuse(&self, from: u64, reason: Refusal) {
+    /// Emits the e2ee status if it changed (every change, across reconnects too).
+    fn set_e2ee(&mut self, s: E2eeStatus) {
+        if !matches!(s, E2eeStatus::KeysIssuedByRelay) {
+            self.e2ee_reached = true;
+        }
+        let changed = {
+            let mut v = lock(&self.shared.view);
+            let changed = v.e2ee.as_ref() != Some(&s);
+            v.e2ee = Some(s.clone());
+            changed
+        };
+        if changed {
+            self.emit(MeetingEvent::E2ee(s));
+        }
+    }
+
+    fn refuse(&self, from: u64, reason: Refusal) {
         let c = match &reason {
             Refusal::Group(_) => &self.shared.counters.refused_group,
             Refusal::Data(e) => {
                 self.shared.counters.refused_frame(e);
-                return self.emit(MeetingEvent::Refused { from, reason }).await;
+                return self.emit(MeetingEvent::Refused { from, reason });
             }
             _ => &self.shared.counters.refused_other,
         };
         Counters::inc(c);
-        tracing::info!(from, %reason, "refused");
-        self.emit(MeetingEvent::Refused { from, reason }).await;
+        tracing::debug!(from, %reason, "refused");
+        self.emit(MeetingEvent::Refused { from, reason });
+    }
+
+    /// Ends the meeting for `reason` (visible to the application as [`MeetingEvent::Ended`]).
+    fn end(&mut self, reason: EndReason) {
+        if self.ended.is_none() {
+            self.inbound.keys().clear();
+            self.shared.set_ready(0, 0);
+            self.shared.set_ended();
+            self.emit(MeetingEvent::Ended(reason.clone()));
+            self.ended = Some(reason);
+        }
     }
 
     /// Runs until the meeting ends.
     pub(crate) async fn run(mut self) {
         loop {
+            if self.ended.is_some() {
+                self.quit().await;
+                break;
+            }
             let deadline = self.next_timer().map(|at| {
                 let at = Duration::from_millis(at);
                 tokio::time::Instant::from_std(self.start + at)
@@ -273,14 +333,26 @@ impl Driver {
 
     fn next_timer(&self) -> Option<u64> {
         let group = match &self.mode {
-            Mode::Host(h) => Some(h.host.poll_timeout()),
-            Mode::Member(m) => m.poll_timeout(),
+            Mode::Host(h) => [
+                Some(h.host.poll_timeout()),
+                h.guard.hello_due(),
+                h.guard.change_due(),
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
+            Mode::Member(m) => {
+                let away = self
+                    .host_away_since
+                    .map(|t| t.saturating_add(ms(self.cfg.host_grace)));
+                [m.poll_timeout(), away].into_iter().flatten().min()
+            }
             Mode::Transport(_) => None,
         };
-        match (group, self.inbound.keys().poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [group, self.inbound.keys().poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     async fn on_timer(&mut self) {
@@ -292,11 +364,34 @@ impl Driver {
             }
         }
         match &mut self.mode {
-            Mode::Host(h) => match h.host.handle_timeout(now, &mut self.rng) {
-                Ok(step) => self.apply_step(step).await,
-                Err(e) => tracing::warn!(error = %e, "host timer failed"),
-            },
+            Mode::Host(h) => {
+                if h.guard.poll_hello(now) {
+                    // Everyone whose Hello waited gets the roster in one broadcast.
+                    let roster = h.host.roster_bytes().to_vec();
+                    self.send(Target::All, roster).await;
+                }
+                let Mode::Host(h) = &mut self.mode else {
+                    return;
+                };
+                let r = if h.guard.poll_change(now) {
+                    h.guard.epoch_started(now);
+                    h.host.rekey(&mut self.rng, now)
+                } else {
+                    h.host.handle_timeout(now, &mut self.rng)
+                };
+                match r {
+                    Ok(step) => self.apply_step(step).await,
+                    Err(e) => tracing::warn!(error = %e, "host timer failed"),
+                }
+            }
             Mode::Member(m) => {
+                if let Some(t) = self.host_away_since
+                    && now >= t.saturating_add(ms(self.cfg.host_grace))
+                {
+                    return self.end(EndReason::HostGone {
+                        waited: self.cfg.host_grace,
+                    });
+                }
                 let evs = m.poll(now);
                 self.apply_group(evs).await;
             }
@@ -320,18 +415,46 @@ impl Driver {
             }
             net::Event::PeerLeft { id } => {
                 let now = self.now();
-                if let Mode::Host(h) = &mut self.mode {
-                    h.pending.remove(&id.0);
-                    match h.host.remove(id.0, &mut self.rng, now) {
-                        Ok(step) => self.apply_step(step).await,
-                        Err(e) => tracing::warn!(error = %e, "cannot remove a member"),
+                match &mut self.mode {
+                    Mode::Host(h) => {
+                        h.pending.remove(&id.0);
+                        h.guard.left(id.0);
+                        if h.host.drop_member(id.0) {
+                            self.membership_changed(now).await;
+                        }
                     }
+                    Mode::Member(m) => {
+                        if host_relay_id(m) == Some(id.0) && self.host_away_since.is_none() {
+                            // Keys stay in use for a bounded time while the host may come back
+                            // (a host reconnect); then the meeting ends (SPEC §8.9 step 11).
+                            self.host_away_since = Some(now);
+                            self.emit(MeetingEvent::HostAway {
+                                grace: self.cfg.host_grace,
+                            });
+                        }
+                    }
+                    Mode::Transport(_) => {}
                 }
             }
             net::Event::RelayError { code, reason } => {
-                tracing::debug!(%code, reason, "relay error");
+                tracing::debug!(%code, reason = %reason.escape_debug(), "relay error");
             }
             _ => {}
+        }
+    }
+
+    /// Host: the members changed (staged); start the epoch now or when the batch is due.
+    async fn membership_changed(&mut self, now: u64) {
+        let Mode::Host(h) = &mut self.mode else {
+            return;
+        };
+        if !h.guard.stage_change(now) {
+            return;
+        }
+        h.guard.epoch_started(now);
+        match h.host.rekey(&mut self.rng, now) {
+            Ok(step) => self.apply_step(step).await,
+            Err(e) => tracing::warn!(error = %e, "cannot start an epoch"),
         }
     }
 
@@ -341,35 +464,60 @@ impl Driver {
             BlobClass::Data => {
                 let r = self.inbound.keys().on_data(from, blob);
                 match r {
-                    Ok(Some(ev)) => self.emit(ev).await,
+                    Ok(Some(ev)) => self.emit(ev),
                     Ok(None) => {}
-                    Err(e) => self.refuse(from, Refusal::Data(e)).await,
+                    Err(e) => self.refuse(from, Refusal::Data(e)),
                 }
             }
-            BlobClass::Issued => self.on_issued(&blob).await,
-            BlobClass::Unknown => self.refuse(from, Refusal::UnknownBlob).await,
+            BlobClass::Issued => self.on_issued(&blob),
+            BlobClass::Unknown => self.refuse(from, Refusal::UnknownBlob),
         }
     }
 
     async fn on_group(&mut self, from: u64, blob: &[u8]) {
         let now = self.now();
         match &mut self.mode {
-            Mode::Host(h) => match h.host.handle(from, blob, &mut self.rng, now) {
-                Ok(HostInput::Step(step)) => self.apply_step(step).await,
-                Ok(HostInput::Join(p)) => self.on_join_request(p).await,
-                Ok(_) => {}
-                Err(e) => self.refuse(from, Refusal::Group(e)).await,
-            },
+            Mode::Host(h) => {
+                // What a stranger's message may cost the host is bounded before any work.
+                match blob.get(1).copied() {
+                    Some(msg_type::HELLO) => {
+                        match h.guard.hello(from, now) {
+                            HelloAnswer::Now => {
+                                let roster = h.host.roster_bytes().to_vec();
+                                self.send(target(from), roster).await;
+                            }
+                            HelloAnswer::Deferred | HelloAnswer::Dropped => {}
+                        }
+                        return;
+                    }
+                    Some(msg_type::JOIN_REQUEST) if !h.guard.join(from, now) => {
+                        Counters::inc(&self.shared.counters.refused_group);
+                        return;
+                    }
+                    _ => {}
+                }
+                match h.host.handle(from, blob, &mut self.rng, now) {
+                    Ok(HostInput::Step(step)) => {
+                        if !step.outgoing.is_empty() {
+                            h.guard.epoch_started(now);
+                        }
+                        self.apply_step(step).await;
+                    }
+                    Ok(HostInput::Join(p)) => self.on_join_request(p).await,
+                    Ok(_) => {}
+                    Err(e) => self.refuse(from, Refusal::Group(e)),
+                }
+            }
             Mode::Member(m) => {
                 if self.frozen {
                     return;
                 }
                 match m.handle(from, blob, now) {
                     Ok(evs) => self.apply_group(evs).await,
-                    Err(e) => self.refuse(from, Refusal::Group(e)).await,
+                    Err(e) => self.refuse(from, Refusal::Group(e)),
                 }
             }
-            Mode::Transport(_) => self.refuse(from, Refusal::UnknownBlob).await,
+            Mode::Transport(_) => self.refuse(from, Refusal::UnknownBlob),
         }
     }
 
@@ -384,13 +532,23 @@ impl Driver {
             } => (admit, admit_connectors),
             _ => (Admit::Ask, false),
         };
-        let known = h.admitted.contains(&p.identity());
-        if known || admit == Admit::Auto {
-            if p.is_connector() && !known && !admit_connectors {
-                tracing::info!(id = p.relay_id(), "connector not admitted (no consent)");
-                return;
-            }
+        // Known in this role: a participant admitted before, or a connector the host already
+        // consented to. Becoming a connector always needs consent (SPEC §8.9 step 5).
+        let known = h
+            .admitted
+            .get(&p.identity())
+            .is_some_and(|r| !p.is_connector() || *r == Role::Connector);
+        if known || (admit == Admit::Auto && (!p.is_connector() || admit_connectors)) {
             self.admit(p).await;
+            return;
+        }
+        if admit == Admit::Auto {
+            tracing::info!(id = p.relay_id(), "connector not admitted (no consent)");
+            return;
+        }
+        if h.pending.len() >= MAX_PENDING && !h.pending.contains_key(&p.relay_id()) {
+            tracing::info!(id = p.relay_id(), "waiting room full: join request dropped");
+            Counters::inc(&self.shared.counters.refused_other);
             return;
         }
         let req = AdmissionRequest {
@@ -400,10 +558,11 @@ impl Driver {
             role: p.role(),
         };
         h.pending.insert(p.relay_id(), p);
-        self.emit(MeetingEvent::AdmissionRequest(req)).await;
+        self.emit(MeetingEvent::AdmissionRequest(req));
     }
 
-    /// Admits a request the host decided on (a connector only reaches here with consent).
+    /// Admits a request the host decided on (a connector only reaches here with consent):
+    /// staged, and keyed in the next epoch (batched, see `guard`).
     async fn admit(&mut self, p: PendingJoin) {
         let now = self.now();
         let Mode::Host(h) = &mut self.mode else {
@@ -411,17 +570,13 @@ impl Driver {
         };
         let from = p.relay_id();
         let id = p.identity();
-        let r = if p.is_connector() {
-            h.host.admit_connector(p, &mut self.rng, now)
-        } else {
-            h.host.admit(p, &mut self.rng, now)
-        };
-        match r {
-            Ok(step) => {
-                h.admitted.insert(id);
-                self.apply_step(step).await;
+        let role = p.role();
+        match h.host.stage_admit(p, true) {
+            Ok(()) => {
+                h.admitted.insert(id, role);
+                self.membership_changed(now).await;
             }
-            Err(e) => self.refuse(from, Refusal::Group(e)).await,
+            Err(e) => self.refuse(from, Refusal::Group(e)),
         }
     }
 
@@ -433,8 +588,15 @@ impl Driver {
             &mut StdRng,
         ) -> Result<hush_group::Step, hush_group::GroupError>,
     ) -> Result<(), MeetingError> {
+        let now = self.now();
         let step = match &mut self.mode {
-            Mode::Host(h) => change(&mut h.host, &mut self.rng)?,
+            Mode::Host(h) => {
+                let step = change(&mut h.host, &mut self.rng)?;
+                if !step.outgoing.is_empty() {
+                    h.guard.epoch_started(now);
+                }
+                step
+            }
             _ => return Err(MeetingError::NotHost),
         };
         self.apply_step(step).await;
@@ -468,9 +630,11 @@ impl Driver {
                     }
                 }
                 G::RosterChanged(view) => {
+                    // A roster the pinned host signed: it is (back) in the room.
+                    self.host_away_since = None;
                     self.inbound.keys().set_roster(&view);
                     lock(&self.shared.view).roster = Some(view.clone());
-                    self.emit(MeetingEvent::RosterChanged(view)).await;
+                    self.emit(MeetingEvent::RosterChanged(view));
                 }
                 G::EpochReady {
                     epoch,
@@ -485,30 +649,28 @@ impl Driver {
                     };
                     match r {
                         Ok(data) => {
+                            self.e2ee_reached = true;
                             ready = Some((epoch, others));
                             for ev in data {
-                                self.emit(ev).await;
+                                self.emit(ev);
                             }
                         }
-                        Err(e) => self.refuse(0, Refusal::Data(e)).await,
+                        Err(e) => self.refuse(0, Refusal::Data(e)),
                     }
                 }
                 G::SecurityCode(code) => {
                     lock(&self.shared.view).code = Some(code.clone());
-                    self.emit(MeetingEvent::SecurityCode(code)).await;
+                    self.emit(MeetingEvent::SecurityCode(code));
                 }
-                G::E2eeStatus(s) => {
-                    let s = E2eeStatus::from(s);
-                    lock(&self.shared.view).e2ee = Some(s.clone());
-                    self.emit(MeetingEvent::E2ee(s)).await;
-                }
+                G::E2eeStatus(s) => self.set_e2ee(E2eeStatus::from(s)),
                 G::EpochExpired { epoch } => self.inbound.keys().expire(epoch),
                 G::Removed => {
+                    self.emit(MeetingEvent::Removed);
                     if !self.frozen {
                         self.inbound.keys().clear();
                         ready = Some((0, 0));
+                        self.end(EndReason::Removed);
                     }
-                    self.emit(MeetingEvent::Removed).await;
                 }
                 _ => {}
             }
@@ -518,22 +680,22 @@ impl Driver {
         }
     }
 
-    async fn on_issued(&mut self, blob: &[u8]) {
+    fn on_issued(&mut self, blob: &[u8]) {
         let now = self.now();
         let grace = ms(self.cfg.grace);
         let Mode::Transport(current) = &mut self.mode else {
-            return self.refuse(0, Refusal::UnknownBlob).await;
+            return self.refuse(0, Refusal::UnknownBlob);
         };
         let issued = match Issued::decode(blob) {
             Ok(i) => i,
-            Err(e) => return self.refuse(0, Refusal::KeyService(e.to_string())).await,
+            Err(e) => return self.refuse(0, Refusal::KeyService(e.to_string())),
         };
         if let Some(cur) = current.as_ref()
             && cur.meeting == issued.meeting
             && cur.epoch > issued.epoch
         {
             let msg = format!("epoch {} older than {}", issued.epoch, cur.epoch);
-            return self.refuse(0, Refusal::KeyService(msg)).await;
+            return self.refuse(0, Refusal::KeyService(msg));
         }
         let r = {
             let mut keys = self.inbound.keys();
@@ -545,21 +707,12 @@ impl Driver {
                 let epoch = issued.epoch;
                 *current = Some(issued);
                 self.shared.set_ready(epoch, 0);
-                let first = {
-                    let mut v = lock(&self.shared.view);
-                    let first = v.e2ee.is_none();
-                    v.e2ee = Some(E2eeStatus::KeysIssuedByRelay);
-                    first
-                };
-                if first {
-                    self.emit(MeetingEvent::E2ee(E2eeStatus::KeysIssuedByRelay))
-                        .await;
-                }
+                self.set_e2ee(E2eeStatus::KeysIssuedByRelay);
                 for ev in data {
-                    self.emit(ev).await;
+                    self.emit(ev);
                 }
             }
-            Err(e) => self.refuse(0, Refusal::KeyService(e.to_string())).await,
+            Err(e) => self.refuse(0, Refusal::KeyService(e.to_string())),
         }
     }
 
@@ -598,10 +751,11 @@ impl Driver {
                 let _ = reply.send(r);
             }
             Command::KeyRunningOut => match &mut self.mode {
-                Mode::Host(h) => match h.host.rekey(&mut self.rng, now) {
-                    Ok(step) => self.apply_step(step).await,
-                    Err(e) => tracing::warn!(error = %e, "rekey failed"),
-                },
+                Mode::Host(_) => {
+                    if let Err(e) = self.host_change(|host, rng| host.rekey(rng, now)).await {
+                        tracing::warn!(error = %e, "rekey failed");
+                    }
+                }
                 Mode::Member(m) => {
                     let host = host_relay_id(m);
                     if let (Ok(req), Some(host)) = (m.rekey_request(), host) {
@@ -653,25 +807,26 @@ impl Driver {
     }
 
     /// After the connection dropped: retry with backoff for `reconnect_for`, rejoin the room and
-    /// re-enter it. Returns false when giving up.
+    /// re-enter it. Returns false when giving up, or when the relay now wants to issue the keys
+    /// (never followed, SPEC §12.5).
     async fn reconnect(&mut self, reason: String) -> bool {
         self.inbound.keys().clear();
         self.shared.set_ready(0, 0);
+        self.host_away_since = None;
         self.emit(MeetingEvent::Disconnected {
             reason: reason.clone(),
             reconnecting: true,
-        })
-        .await;
+        });
         let deadline = Instant::now() + self.cfg.reconnect_for;
         let mut backoff = Duration::from_millis(100);
         loop {
             tokio::time::sleep(backoff).await;
-            match connect_and_join(&self.cfg, self.inbound.clone()).await {
+            let allow = self.cfg.allow_transport && !self.e2ee_reached;
+            match connect_and_join(&self.cfg, self.inbound.clone(), allow).await {
                 Ok((conn, events, joined)) => {
                     let conn = Arc::new(conn);
                     self.conn = conn.clone();
                     self.net = events;
-                    self.shared.set_conn(Some(conn));
                     let pinned = match &self.mode {
                         Mode::Member(m) => m.host(),
                         _ => None,
@@ -679,11 +834,27 @@ impl Driver {
                     if let Mode::Member(_) = self.mode {
                         self.mode = Mode::Transport(None);
                     }
-                    if let Err(e) = self.enter_room(joined.your_id.0, pinned).await {
-                        tracing::warn!(error = %e, "cannot re-enter the room");
+                    match self.enter_room(&joined, pinned).await {
+                        Ok(()) => {}
+                        Err(e @ MeetingError::Downgrade { .. }) => {
+                            self.conn.close().await;
+                            self.end(EndReason::Downgrade(e.to_string()));
+                            return false;
+                        }
+                        Err(e) => tracing::warn!(error = %e, "cannot re-enter the room"),
                     }
-                    self.emit(MeetingEvent::Reconnected).await;
+                    self.shared.set_conn(Some(conn));
+                    self.emit(MeetingEvent::Reconnected);
                     return true;
+                }
+                Err(MeetingError::TransportRefused { relay }) => {
+                    let e = if self.e2ee_reached {
+                        MeetingError::Downgrade { relay }
+                    } else {
+                        MeetingError::TransportRefused { relay }
+                    };
+                    self.end(EndReason::Downgrade(e.to_string()));
+                    return false;
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "reconnect failed");
@@ -691,8 +862,7 @@ impl Driver {
                         self.emit(MeetingEvent::Disconnected {
                             reason: format!("{reason}; gave up reconnecting: {e}"),
                             reconnecting: false,
-                        })
-                        .await;
+                        });
                         return false;
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(2));

@@ -30,6 +30,9 @@ pub enum MeetingError {
     /// A data message payload exceeds what one blob can carry.
     #[error("data payload of {0} bytes exceeds the maximum of {max}", max = crate::blob::MAX_DATA_PAYLOAD)]
     DataTooLarge(usize),
+    /// A file to send was refused (e.g. its name is empty or over 255 bytes).
+    #[error("file: {0}")]
+    File(#[from] crate::file::FileError),
     /// The identity file could not be read or parsed.
     #[error("identity: {0}")]
     Identity(String),
@@ -39,6 +42,29 @@ pub enum MeetingError {
     /// The meeting has ended (left, removed, or the connection was lost for good).
     #[error("the meeting has ended")]
     Closed,
+    /// The relay's `Hello` says it issues the meeting's keys itself (transport mode), and this
+    /// client did not ask for that ([`crate::MeetingConfig::allow_transport`]). Nothing was sent.
+    #[error(
+        "relay {relay} issues its own keys (transport mode); refusing: pass --allow-transport to \
+         accept a meeting the relay can read"
+    )]
+    TransportRefused {
+        /// The relay's address.
+        relay: std::net::SocketAddr,
+    },
+    /// After a reconnect the relay offered relay-issued keys to a meeting that was end-to-end
+    /// encrypted: the meeting stops instead of continuing on keys the relay holds.
+    #[error(
+        "relay {relay} now issues its own keys (transport mode) for a meeting that was \
+         end-to-end encrypted; refusing to continue on keys the relay can read"
+    )]
+    Downgrade {
+        /// The relay's address.
+        relay: std::net::SocketAddr,
+    },
+    /// The configuration is contradictory.
+    #[error("configuration: {0}")]
+    Config(String),
     /// A wait timed out.
     #[error("timed out")]
     Timeout,

@@ -32,7 +32,8 @@ impl fmt::Display for E2eeStatus {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "connector {n} decrypts")?;
+                    // A connector's name is its own text: escaped, so it cannot end the line.
+                    write!(f, "connector {} decrypts", hush_group::names::Escaped(n))?;
                 }
                 f.write_str(")")
             }
@@ -56,7 +57,11 @@ pub struct MediaFrame {
     /// Sender's index in the epoch's roster.
     pub sender: u16,
     /// Sender's display name (decrypted from the roster; `#<index>` in transport mode).
+    /// Another party's text: escape it before printing.
     pub sender_name: Arc<str>,
+    /// Sender's identity key from the epoch's host-signed roster (`None` in transport mode).
+    /// Names are not unique; this is.
+    pub sender_identity: Option<IdentityKey>,
     /// Epoch the frame was sealed in.
     pub epoch: u64,
     /// SFrame counter.
@@ -70,8 +75,11 @@ pub struct MediaFrame {
 pub struct DataMessage {
     /// Sender's index in the epoch's roster.
     pub sender: u16,
-    /// Sender's display name.
+    /// Sender's display name. Another party's text: escape it before printing.
     pub sender_name: Arc<str>,
+    /// Sender's identity key from the epoch's host-signed roster (`None` in transport mode).
+    /// Names are not unique; this is.
+    pub sender_identity: Option<IdentityKey>,
     /// Epoch the message was sealed in.
     pub epoch: u64,
     /// Kind byte.
@@ -159,4 +167,70 @@ pub enum MeetingEvent {
     },
     /// The client reconnected and rejoined the room (keys follow with the next roster).
     Reconnected,
+    /// Member: the relay reports the host's connection gone. The current epoch's keys stay in
+    /// use for at most `grace` while the host may come back (a host reconnect brings a new
+    /// roster); then the meeting ends ([`MeetingEvent::Ended`]).
+    HostAway {
+        /// How long the meeting waits for the host.
+        grace: std::time::Duration,
+    },
+    /// The meeting is over for this client: removed by the host, the host gone for good, or a
+    /// relay that now wants to issue the keys of an end-to-end encrypted meeting. Every key is
+    /// erased; no more events follow.
+    Ended(EndReason),
+}
+
+/// Why a meeting ended for this client ([`MeetingEvent::Ended`]); its `Display` is one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndReason {
+    /// The host's new roster no longer lists this client.
+    Removed,
+    /// The relay reported the host gone and no roster came within the grace.
+    HostGone {
+        /// How long the client waited.
+        waited: std::time::Duration,
+    },
+    /// The relay now issues the keys of a meeting that was end-to-end encrypted, or a relay in
+    /// transport mode was reached without opting in (SPEC §12.5).
+    Downgrade(String),
+}
+
+impl fmt::Display for EndReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EndReason::Removed => f.write_str("removed from the meeting by the host"),
+            EndReason::HostGone { waited } if waited.subsec_millis() == 0 => write!(
+                f,
+                "the host left the room and did not come back within {} s",
+                waited.as_secs()
+            ),
+            EndReason::HostGone { waited } => write!(
+                f,
+                "the host left the room and did not come back within {} ms",
+                waited.as_millis()
+            ),
+            EndReason::Downgrade(why) => f.write_str(why),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_connector_name_cannot_end_the_status_line() {
+        let s = E2eeStatus::Connectors(vec!["phone".into(), "rec\ne2ee: on\x1b[8m".into()]);
+        let line = s.to_string();
+        assert_eq!(
+            line,
+            "e2ee: off (connector phone decrypts, connector rec\\ne2ee: on\\x1b[8m decrypts)"
+        );
+        assert!(!line.chars().any(char::is_control));
+        assert_eq!(
+            E2eeStatus::Connectors(vec!["phone".into()]).to_string(),
+            "e2ee: off (connector phone decrypts)"
+        );
+    }
 }

@@ -16,18 +16,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 use hush_frame::{BaseKey, CipherSuite, FrameError, Opened, Opener, Sealer};
-use hush_group::{RosterView, SenderSecret, split_kid};
+use hush_group::{IdentityKey, RosterView, SenderSecret, split_kid};
 use hush_keyservice::Issued;
-use tokio::sync::mpsc;
 
 use crate::blob::{AfterClassByte, DATA_AAD, DataKind};
 use crate::event::{DataMessage, MediaFrame, MeetingEvent};
+use crate::lanes::EventTx;
 use crate::net::MediaSink;
 use crate::shared::{SealState, Shared, lock};
 use crate::stats::Counters;
 
 /// Frames of a not-yet-keyed epoch kept at most (oldest dropped first).
 const FUTURE_QUEUE: usize = 1024;
+/// Bytes of frames of a not-yet-keyed epoch kept at most (oldest dropped first, SPEC §11.3).
+pub(crate) const FUTURE_QUEUE_BYTES: usize = 1 << 20;
 
 /// Size of the blocks received frames are copied into when quinn's buffer is shared (several
 /// datagrams of one GRO batch live in one allocation): one allocation per block, not per frame.
@@ -37,6 +39,8 @@ const ARENA_BLOCK: usize = 64 * 1024;
 #[derive(Default)]
 struct EpochKeys {
     names: HashMap<u16, Arc<str>>,
+    /// Each sender's identity (e2ee mode): who sent a frame, whatever its display name.
+    identities: HashMap<u16, IdentityKey>,
     kids: Vec<u64>,
 }
 
@@ -45,19 +49,25 @@ enum Queued {
     Data { from: u64, blob: BytesMut },
 }
 
+impl Queued {
+    fn len(&self) -> usize {
+        match self {
+            Queued::Media(b) | Queued::Data { blob: b, .. } => b.len(),
+        }
+    }
+}
+
 /// The media receive path shared by the connection's readers and the driver.
 pub(crate) struct Inbound {
     keys: Mutex<Keys>,
-    events: mpsc::Sender<MeetingEvent>,
-    shared: Arc<Shared>,
+    events: EventTx,
 }
 
 impl Inbound {
-    pub(crate) fn new(shared: Arc<Shared>, events: mpsc::Sender<MeetingEvent>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, events: EventTx) -> Self {
         Inbound {
-            keys: Mutex::new(Keys::new(shared.clone())),
+            keys: Mutex::new(Keys::new(shared)),
             events,
-            shared,
         }
     }
 
@@ -66,11 +76,9 @@ impl Inbound {
         lock(&self.keys)
     }
 
-    /// Puts a media event on the application's channel; a full channel drops it (counted).
+    /// Puts a media event on the application's media lane; a full lane drops it (counted).
     fn push(&self, ev: MeetingEvent) {
-        if self.events.try_send(ev).is_err() {
-            Counters::inc(&self.shared.counters.dropped_events);
-        }
+        self.events.push(ev);
     }
 
     /// After new keys (call with the lock held): releases the held frames of the now keyed
@@ -111,7 +119,10 @@ pub(crate) struct Keys {
     opener: Opener,
     epochs: BTreeMap<u64, EpochKeys>,
     keyed: Option<u64>,
+    /// The epoch of the latest roster whose key has not arrived yet.
+    awaiting: Option<u64>,
     future: VecDeque<(u64, Queued)>,
+    future_bytes: usize,
     expiring: Vec<(u64, u64)>,
     /// Transport mode: the issued epoch, to derive a sender's key on first sight (SPEC §12).
     transport: Option<Issued>,
@@ -136,7 +147,9 @@ impl Keys {
             opener: Opener::new(),
             epochs: BTreeMap::new(),
             keyed: None,
+            awaiting: None,
             future: VecDeque::new(),
+            future_bytes: 0,
             expiring: Vec::new(),
             transport: None,
             frozen: false,
@@ -171,7 +184,9 @@ impl Keys {
         self.opener = Opener::new();
         self.epochs.clear();
         self.keyed = None;
+        self.awaiting = None;
         self.future.clear();
+        self.set_future_bytes(0);
         self.expiring.clear();
         self.transport = None;
         self.shared.set_sealer(None);
@@ -179,12 +194,16 @@ impl Keys {
 
     /// Records the display names of an epoch's roster.
     pub(crate) fn set_roster(&mut self, view: &RosterView) {
+        if self.keyed.is_none_or(|k| view.epoch > k) {
+            self.awaiting = Some(view.epoch);
+        }
         let e = self.epochs.entry(view.epoch).or_default();
         e.names = view
             .members
             .iter()
             .map(|m| (m.index, Arc::from(m.name.as_str())))
             .collect();
+        e.identities = view.members.iter().map(|m| (m.index, m.identity)).collect();
     }
 
     fn add_key(&mut self, epoch: u64, s: &SenderSecret) -> Result<(), FrameError> {
@@ -208,6 +227,9 @@ impl Keys {
         }
         let sealer = Sealer::new(suite_of(mine.suite)?, mine.kid, base_key(mine)?);
         self.keyed = Some(epoch);
+        if self.awaiting.is_some_and(|a| a <= epoch) {
+            self.awaiting = None;
+        }
         self.shared.set_sealer(Some(SealState { sealer, epoch }));
         Ok(())
     }
@@ -267,6 +289,12 @@ impl Keys {
         }
     }
 
+    fn identity(&self, epoch: u64, index: u16) -> Option<IdentityKey> {
+        self.epochs
+            .get(&epoch)
+            .and_then(|e| e.identities.get(&index).copied())
+    }
+
     fn name(&self, epoch: u64, index: u16) -> Arc<str> {
         self.epochs
             .get(&epoch)
@@ -276,6 +304,25 @@ impl Keys {
 
     fn is_future(&self, kid: u64) -> bool {
         split_kid(kid).0 > self.keyed.unwrap_or(0)
+    }
+
+    /// Whether a frame of a not-yet-keyed epoch is worth keeping: only for the next epoch this
+    /// client can actually receive (the one after its keyed epoch, or the one whose roster it
+    /// holds without the key yet). A frame claiming any other epoch (e.g. 2^47, from anyone) is
+    /// refused at once instead of held (SPEC §11.3).
+    fn can_wait_for(&self, kid: u64) -> bool {
+        let epoch = split_kid(kid).0;
+        !self.frozen
+            && self.is_future(kid)
+            && (self.keyed.is_some_and(|k| epoch == k + 1) || self.awaiting == Some(epoch))
+    }
+
+    fn set_future_bytes(&mut self, n: usize) {
+        self.future_bytes = n;
+        self.shared
+            .counters
+            .future_queued_bytes
+            .store(n as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn open<B: hush_frame::FrameBuffer + ?Sized>(
@@ -308,12 +355,25 @@ impl Keys {
         }
     }
 
+    /// Holds a frame for the next epoch, within [`FUTURE_QUEUE`] frames and
+    /// [`FUTURE_QUEUE_BYTES`] bytes (the oldest go first, counted).
     fn queue(&mut self, kid: u64, q: Queued) {
-        if self.future.len() >= FUTURE_QUEUE {
-            self.future.pop_front();
+        let mut bytes = self.future_bytes;
+        while !self.future.is_empty()
+            && (self.future.len() >= FUTURE_QUEUE || bytes + q.len() > FUTURE_QUEUE_BYTES)
+        {
+            if let Some((_, old)) = self.future.pop_front() {
+                bytes -= old.len();
+            }
             Counters::inc(&self.shared.counters.dropped_future);
         }
-        self.future.push_back((kid, q));
+        if q.len() > FUTURE_QUEUE_BYTES {
+            Counters::inc(&self.shared.counters.dropped_future);
+        } else {
+            bytes += q.len();
+            self.future.push_back((kid, q));
+        }
+        self.set_future_bytes(bytes);
     }
 
     /// Opens a media frame in place; `None` if it was refused (counted) or held for a future
@@ -326,12 +386,13 @@ impl Keys {
                 Some(MeetingEvent::Media(MediaFrame {
                     sender,
                     sender_name: self.name(epoch, sender),
+                    sender_identity: self.identity(epoch, sender),
                     epoch,
                     ctr: o.ctr,
                     payload: buf.freeze(),
                 }))
             }
-            Err(FrameError::UnknownKid(kid)) if !self.frozen && self.is_future(kid) => {
+            Err(FrameError::UnknownKid(kid)) if self.can_wait_for(kid) => {
                 self.queue(kid, Queued::Media(buf));
                 None
             }
@@ -371,12 +432,13 @@ impl Keys {
                 Ok(Some(MeetingEvent::Data(DataMessage {
                     sender,
                     sender_name: self.name(epoch, sender),
+                    sender_identity: self.identity(epoch, sender),
                     epoch,
                     kind,
                     payload: blob.freeze().slice(2..),
                 })))
             }
-            Err(FrameError::UnknownKid(kid)) if !self.frozen && self.is_future(kid) => {
+            Err(FrameError::UnknownKid(kid)) if self.can_wait_for(kid) => {
                 self.queue(kid, Queued::Data { from, blob });
                 Ok(None)
             }
@@ -388,10 +450,17 @@ impl Keys {
     /// [`Inbound::release_held`]).
     fn retry_future(&mut self) -> Vec<MeetingEvent> {
         let queued = std::mem::take(&mut self.future);
+        self.future_bytes = 0;
         let mut out = Vec::new();
         for (kid, q) in queued {
-            if self.is_future(kid) {
+            if self.can_wait_for(kid) {
+                self.future_bytes += q.len();
                 self.future.push_back((kid, q));
+                continue;
+            }
+            if self.is_future(kid) {
+                // Its epoch was skipped: it will never open.
+                Counters::inc(&self.shared.counters.dropped_future);
                 continue;
             }
             let ev = match q {
@@ -406,6 +475,7 @@ impl Keys {
             };
             out.extend(ev);
         }
+        self.set_future_bytes(self.future_bytes);
         out
     }
 }

@@ -28,7 +28,10 @@ mod config;
 mod driver;
 mod error;
 mod event;
+pub mod file;
+mod guard;
 mod keys;
+mod lanes;
 mod meeting;
 pub mod net;
 pub mod recording;
@@ -39,7 +42,10 @@ mod stats;
 pub use blob::DataKind;
 pub use config::{Admit, ClientRole, MeetingConfig, ephemeral_identity, load_identity};
 pub use error::MeetingError;
-pub use event::{AdmissionRequest, DataMessage, E2eeStatus, MediaFrame, MeetingEvent, Refusal};
-pub use meeting::{Meeting, MeetingEvents};
+pub use event::{
+    AdmissionRequest, DataMessage, E2eeStatus, EndReason, MediaFrame, MeetingEvent, Refusal,
+};
+pub use lanes::{CONTROL_CAPACITY, MeetingEvents};
+pub use meeting::Meeting;
 pub use net::{MediaPath, TrustAnchor};
 pub use stats::Stats;

@@ -14,21 +14,19 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use hush_group::RosterView;
-use hush_wire::{RelayMode, Target};
+use hush_wire::{ErrorCode, RelayMode, Target};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::blob::{AfterClassByte, DATA_AAD, DataKind, MAX_DATA_PAYLOAD, data_plaintext};
 use crate::config::MeetingConfig;
 use crate::driver::{Command, Driver};
 use crate::error::MeetingError;
-use crate::event::{E2eeStatus, MeetingEvent};
+use crate::event::E2eeStatus;
 use crate::keys::Inbound;
+use crate::lanes::{MeetingEvents, lanes};
 use crate::net::{self, ConnectOptions, MediaPath};
 use crate::shared::{REKEY_MARGIN, Ready, SealState, Shared, lock};
 use crate::stats::{Counters, Stats};
-
-/// The receiving end of a meeting's events.
-pub type MeetingEvents = mpsc::Receiver<MeetingEvent>;
 
 /// A handle on a joined meeting. Cheap to clone; every clone drives the same meeting.
 #[derive(Clone)]
@@ -48,9 +46,13 @@ impl std::fmt::Debug for Meeting {
     }
 }
 
+/// Connects and joins the room. `allow_transport`: whether relay-issued keys are acceptable
+/// (the user opted in and the meeting never ran on client-made keys): otherwise a relay whose
+/// `Hello` says transport is refused before the `Join` (SPEC §12.5).
 pub(crate) async fn connect_and_join(
     config: &MeetingConfig,
     inbound: Arc<Inbound>,
+    allow_transport: bool,
 ) -> Result<(net::RelayConnection, net::Events, net::Joined), MeetingError> {
     let options = ConnectOptions {
         allow_regions: config.allow_regions.clone(),
@@ -59,6 +61,14 @@ pub(crate) async fn connect_and_join(
     };
     let (conn, events) =
         net::connect_with_sink(config.relay, config.trust.clone(), options, Some(inbound)).await?;
+    // One unauthenticated byte of the relay's Hello must not decide whether the meeting is end
+    // to end encrypted: relay-issued keys only when the user asked for them (SPEC §12.5).
+    if conn.relay_mode() == RelayMode::Transport && !allow_transport {
+        conn.refuse(ErrorCode::MODE_REFUSED, "client refuses relay-issued keys");
+        return Err(MeetingError::TransportRefused {
+            relay: config.relay,
+        });
+    }
     match conn.join(&config.room).await {
         Ok(joined) => Ok((conn, events, joined)),
         Err(e) => {
@@ -76,11 +86,12 @@ impl Meeting {
     /// waits for the key service's `Issued` (SPEC §12). Until then sending is
     /// [`MeetingError::NotReady`]; see [`Meeting::wait_ready`].
     pub async fn join(config: MeetingConfig) -> Result<(Meeting, MeetingEvents), MeetingError> {
-        hush_group::names::pad_name(&config.name)?;
+        config.validate()?;
         let shared = Arc::new(Shared::new());
-        let (ev_tx, ev_rx) = mpsc::channel(config.event_capacity.max(16));
+        let (ev_tx, ev_rx) = lanes(config.event_capacity, config.event_bytes, shared.clone());
         let inbound = Arc::new(Inbound::new(shared.clone(), ev_tx.clone()));
-        let (conn, net_events, joined) = connect_and_join(&config, inbound.clone()).await?;
+        let (conn, net_events, joined) =
+            connect_and_join(&config, inbound.clone(), config.allow_transport).await?;
         let conn = Arc::new(conn);
         shared.set_conn(Some(conn.clone()));
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
@@ -162,6 +173,39 @@ impl Meeting {
     /// Sends a chat message ([`DataKind::Chat`]).
     pub async fn send_chat(&self, text: &str) -> Result<(), MeetingError> {
         self.send_data(DataKind::Chat, text.as_bytes()).await
+    }
+
+    /// Sends a file to everyone in the meeting (SPEC §11.2.1): a `FileStart` with a fresh
+    /// random transfer id, the size and `name` (1..=255 bytes; the receivers sanitize it), the
+    /// content in [`crate::file::FILE_CHUNK`]-byte `FileChunk`s, then a `FileEnd` with its
+    /// SHA-256, all sealed like any data message. Returns the transfer id.
+    ///
+    /// # Errors
+    /// As [`Meeting::send_data`], and [`MeetingError::File`] for a bad name.
+    pub async fn send_file(
+        &self,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<crate::file::TransferId, MeetingError> {
+        use sha2::Digest;
+        crate::file::check_name(name)?;
+        let mut id = [0u8; crate::file::TRANSFER_ID_LEN];
+        rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut id)
+            .map_err(|_| MeetingError::Random)?;
+        let size = bytes.len() as u64;
+        self.send_data(
+            DataKind::FileStart,
+            &crate::file::encode_start(&id, size, name),
+        )
+        .await?;
+        for chunk in bytes.chunks(crate::file::FILE_CHUNK) {
+            self.send_data(DataKind::FileChunk, &crate::file::encode_chunk(&id, chunk))
+                .await?;
+        }
+        let hash: [u8; 32] = sha2::Sha256::digest(bytes).into();
+        self.send_data(DataKind::FileEnd, &crate::file::encode_end(&id, &hash))
+            .await?;
+        Ok(id)
     }
 
     async fn command<T>(

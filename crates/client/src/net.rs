@@ -740,6 +740,12 @@ impl RelayConnection {
         self.addr
     }
 
+    /// Closes the connection with `code` and `reason` before anything was sent (a policy of
+    /// this client refuses the relay, e.g. its key mode).
+    pub fn refuse(&self, code: ErrorCode, reason: &str) {
+        close(&self.conn, code, reason);
+    }
+
     /// This client's id in its current room.
     pub fn my_id(&self) -> Option<ParticipantId> {
         *lock(&self.inner.my_id)

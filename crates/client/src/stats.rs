@@ -31,8 +31,14 @@ pub struct Stats {
     pub refused_other: u64,
     /// Frames of a future epoch dropped because the wait queue was full or the epoch never came.
     pub dropped_future: u64,
-    /// Media events dropped because the application did not read them fast enough.
+    /// Media-lane events (media, data, refusals) dropped because the application did not read
+    /// them fast enough (the lane's count or byte budget was full).
     pub dropped_events: u64,
+    /// Control-lane events dropped because the application did not read them at all (the lane
+    /// holds `CONTROL_CAPACITY` events).
+    pub dropped_control_events: u64,
+    /// Bytes of frames waiting for the next epoch's key (bounded, SPEC §11.3).
+    pub future_queued_bytes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +55,8 @@ pub(crate) struct Counters {
     pub(crate) refused_other: AtomicU64,
     pub(crate) dropped_future: AtomicU64,
     pub(crate) dropped_events: AtomicU64,
+    pub(crate) dropped_control_events: AtomicU64,
+    pub(crate) future_queued_bytes: AtomicU64,
 }
 
 impl Counters {
@@ -82,6 +90,8 @@ impl Counters {
             refused_other: g(&self.refused_other),
             dropped_future: g(&self.dropped_future),
             dropped_events: g(&self.dropped_events),
+            dropped_control_events: g(&self.dropped_control_events),
+            future_queued_bytes: g(&self.future_queued_bytes),
         }
     }
 }

@@ -93,8 +93,14 @@ async fn transport_mode_uses_keys_issued_by_the_relay() {
         hush_keyservice::KeyServiceConfig::default(),
     ));
     let relay = TestRelay::start_with(|c| c.hook = Some(service.clone())).await;
-    let (host, mut hev) = join(relay.config("t", "H", host_role())).await;
-    let (guest, mut gev) = join(relay.config("t", "G", ClientRole::Guest)).await;
+    // Transport mode only for clients that opted in (SPEC §12.5), and never as a host.
+    let opted_in = |name: &str| {
+        let mut c = relay.config("t", name, ClientRole::Guest);
+        c.allow_transport = true;
+        c
+    };
+    let (host, mut hev) = join(opted_in("H")).await;
+    let (guest, mut gev) = join(opted_in("G")).await;
     for (m, ev) in [(&host, &mut hev), (&guest, &mut gev)] {
         let s = wait_for(ev, |e| match e {
             MeetingEvent::E2ee(s) => Some(s.clone()),

@@ -78,11 +78,7 @@ async fn sinks_get_exactly_the_plaintext_and_every_client_shows_the_connector() 
     let (conn, _cev) = Connector::join(cfg, sinks).await.unwrap();
     conn.wait_admitted(GUARD).await.unwrap();
     let cm = conn.meeting().clone();
-    let mut none = tokio::sync::mpsc::channel(1).1;
-    until(&cm, &mut none, "connector keyed with 3", |m| {
-        members(m) == 3
-    })
-    .await;
+    until_state(&cm, "connector keyed with 3", |m| members(m) == 3).await;
     for (m, ev) in [(&host, &mut hev), (&guest, &mut gev)] {
         until(m, ev, "status off", |m| status(m) == OFF && members(m) == 3).await;
     }

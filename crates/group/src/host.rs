@@ -482,6 +482,54 @@ impl Host {
         rng: &mut R,
         now_ms: u64,
     ) -> Result<Step, GroupError> {
+        self.add_entry(pending)?;
+        self.new_epoch(rng, now_ms)
+    }
+
+    /// Adds a participant to the next epoch without starting it, so that several admissions
+    /// (and removals, [`Host::drop_member`]) share one epoch, started by [`Host::rekey`]: how a
+    /// host bounds what a flood of joins costs it (SPEC §8.8). Refuses a connector
+    /// ([`GroupError::ConnectorNeedsConsent`]) unless `connector_consent`.
+    pub fn stage_admit(
+        &mut self,
+        pending: PendingJoin,
+        connector_consent: bool,
+    ) -> Result<(), GroupError> {
+        if pending.is_connector() && !connector_consent {
+            return Err(GroupError::ConnectorNeedsConsent);
+        }
+        self.add_entry(pending)
+    }
+
+    /// Drops the member on relay connection `relay_id` from the next epoch without starting
+    /// it (see [`Host::stage_admit`]); true if there was one. Its keys stay valid until the next
+    /// epoch: call [`Host::rekey`] promptly.
+    pub fn drop_member(&mut self, relay_id: u64) -> bool {
+        let before = self.members.len();
+        self.members
+            .retain(|e| e.index == 0 || e.relay_id != relay_id);
+        self.members.len() != before
+    }
+
+    /// The host reconnected under `own_relay_id`: keeps the members whose relay connections
+    /// are still in the room (`present`, as the relay reports them), drops the others, and
+    /// starts one new epoch (SPEC §8.9 step 10).
+    pub fn reconnected<R: CryptoRng>(
+        &mut self,
+        own_relay_id: u64,
+        present: &[u64],
+        rng: &mut R,
+        now_ms: u64,
+    ) -> Result<Step, GroupError> {
+        let present: std::collections::HashSet<u64> = present.iter().copied().collect();
+        self.set_own_relay_id(own_relay_id);
+        self.members.retain(|e| {
+            e.index == 0 || (e.relay_id != own_relay_id && present.contains(&e.relay_id))
+        });
+        self.new_epoch(rng, now_ms)
+    }
+
+    fn add_entry(&mut self, pending: PendingJoin) -> Result<(), GroupError> {
         let req = pending.request;
         if self.locked && !self.known.contains(&req.identity) {
             return Err(GroupError::Locked);
@@ -509,7 +557,7 @@ impl Host {
         let pos = self.members.partition_point(|e| e.index < index);
         self.members.insert(pos, entry);
         self.known.insert(req.identity);
-        self.new_epoch(rng, now_ms)
+        Ok(())
     }
 
     /// Refuses a join request. Nothing is sent: the joiner never receives a key.

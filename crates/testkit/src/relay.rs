@@ -240,9 +240,14 @@ impl HostileRelay {
 
     /// Closes one client's connection without a word to the others (they hear `PeerLeft`).
     pub fn disconnect(&self, id: ParticipantId) {
+        self.disconnect_with(id, b"dropped by the relay");
+    }
+
+    /// As [`HostileRelay::disconnect`], with these bytes as the CONNECTION_CLOSE reason (any
+    /// bytes: the relay's text is untrusted).
+    pub fn disconnect_with(&self, id: ParticipantId, reason: &[u8]) {
         if let Some(e) = lock(&self.state.inner).conns.get(&id) {
-            e.conn
-                .close(quinn::VarInt::from_u32(0), b"dropped by the relay");
+            e.conn.close(quinn::VarInt::from_u32(0), reason);
         }
     }
 

@@ -40,6 +40,9 @@ impl ErrorCode {
     pub const REGION_REFUSED: ErrorCode = ErrorCode(0x0e);
     /// 0x0f: an internal error of the sender.
     pub const INTERNAL: ErrorCode = ErrorCode(0x0f);
+    /// 0x10: the client refuses the relay's key mode (a relay that issues the keys, to a client
+    /// that did not opt in to transport mode, or to a meeting that was end-to-end encrypted).
+    pub const MODE_REFUSED: ErrorCode = ErrorCode(0x10);
 
     /// A short stable name (used in logs, the report and metric labels).
     pub fn name(self) -> &'static str {
@@ -60,12 +63,13 @@ impl ErrorCode {
             ErrorCode::VERSION_MISMATCH => "version_mismatch",
             ErrorCode::REGION_REFUSED => "region_refused",
             ErrorCode::INTERNAL => "internal",
+            ErrorCode::MODE_REFUSED => "mode_refused",
             _ => "unknown",
         }
     }
 
     /// Every code defined by this version, in numeric order.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::NO_ERROR,
         ErrorCode::PROTOCOL_VIOLATION,
         ErrorCode::MESSAGE_TOO_LARGE,
@@ -82,6 +86,7 @@ impl ErrorCode {
         ErrorCode::VERSION_MISMATCH,
         ErrorCode::REGION_REFUSED,
         ErrorCode::INTERNAL,
+        ErrorCode::MODE_REFUSED,
     ];
 }
 

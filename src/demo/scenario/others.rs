@@ -299,8 +299,14 @@ pub async fn transport(run: &mut Run) -> anyhow::Result<()> {
     run.say("C1: the same plaintext in a transport-mode meeting (keys issued by the relay)");
     let r = &run.world.transport;
     let room = "transport-meeting";
-    let tara = Party::join(r.config(room, "Tara Transport", ClientRole::Guest)?).await?;
-    let tom = Party::join(r.config(room, "Tom Transport", ClientRole::Guest)?).await?;
+    // Relay-issued keys only for clients that ask for them (SPEC §12.5): like `--allow-transport`.
+    let opt_in = |name: &str| -> anyhow::Result<hush_client::MeetingConfig> {
+        let mut c = r.config(room, name, ClientRole::Guest)?;
+        c.allow_transport = true;
+        Ok(c)
+    };
+    let tara = Party::join(opt_in("Tara Transport")?).await?;
+    let tom = Party::join(opt_in("Tom Transport")?).await?;
     tara.meeting.wait_ready(GUARD).await?;
     tom.meeting.wait_ready(GUARD).await?;
     let text = run.ev.c1.plaintext.clone();

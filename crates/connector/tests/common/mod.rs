@@ -27,6 +27,17 @@ pub async fn until(m: &Meeting, ev: &mut MeetingEvents, what: &str, f: impl Fn(&
     .unwrap_or_else(|_| panic!("timed out waiting for: {what}"));
 }
 
+/// As [`until`], for a meeting whose events someone else reads (a connector's bridge).
+pub async fn until_state(m: &Meeting, what: &str, f: impl Fn(&Meeting) -> bool) {
+    tokio::time::timeout(GUARD, async {
+        while !f(m) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for: {what}"));
+}
+
 /// The e2ee status line of a client, or "" before it has one.
 pub fn status(m: &Meeting) -> String {
     m.e2ee_status().map(|s| s.to_string()).unwrap_or_default()
