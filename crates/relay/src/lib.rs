@@ -20,7 +20,8 @@
 //!
 //! Modules: [`config`] (limits, TOML), [`hook`] (transport-mode key service plug), `conn`
 //! (one connection: control, datagrams, streams, forwarding), `room` (membership), `report`
-//! (the knowledge report), [`dump`] (the payload dump), `metrics` (Prometheus text).
+//! (the knowledge report), [`dump`] (the payload dump), `metrics` (Prometheus text), `budget`
+//! (the byte budgets that bound every queue an outsider can fill, SPEC §7.5).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
