@@ -28,6 +28,8 @@ use crate::stats::Counters;
 
 /// Frames of a not-yet-keyed epoch kept at most (oldest dropped first).
 const FUTURE_QUEUE: usize = 1024;
+/// How many epochs past the keyed one a held frame may claim (SPEC §11.3).
+pub(crate) const FUTURE_EPOCHS: u64 = 4;
 /// Bytes of frames of a not-yet-keyed epoch kept at most (oldest dropped first, SPEC §11.3).
 pub(crate) const FUTURE_QUEUE_BYTES: usize = 1 << 20;
 
@@ -306,15 +308,19 @@ impl Keys {
         split_kid(kid).0 > self.keyed.unwrap_or(0)
     }
 
-    /// Whether a frame of a not-yet-keyed epoch is worth keeping: only for the next epoch this
-    /// client can actually receive (the one after its keyed epoch, or the one whose roster it
-    /// holds without the key yet). A frame claiming any other epoch (e.g. 2^47, from anyone) is
-    /// refused at once instead of held (SPEC §11.3).
+    /// Whether a frame of a not-yet-keyed epoch is worth keeping: only for the next epochs this
+    /// client can actually receive, at most [`FUTURE_EPOCHS`] past its keyed epoch (or past the
+    /// roster it holds without the key yet; a host may start a few epochs in quick succession
+    /// while its key messages are on the way). A frame claiming any other epoch (e.g. 2^47, from
+    /// anyone) is refused at once instead of held (SPEC §11.3).
     fn can_wait_for(&self, kid: u64) -> bool {
         let epoch = split_kid(kid).0;
-        !self.frozen
-            && self.is_future(kid)
-            && (self.keyed.is_some_and(|k| epoch == k + 1) || self.awaiting == Some(epoch))
+        let base = match (self.keyed, self.awaiting) {
+            (Some(k), _) => k,
+            (None, Some(a)) => a.saturating_sub(1),
+            (None, None) => return false,
+        };
+        !self.frozen && self.is_future(kid) && epoch <= base.saturating_add(FUTURE_EPOCHS)
     }
 
     fn set_future_bytes(&mut self, n: usize) {

@@ -56,7 +56,10 @@ pub(crate) async fn connect_and_join(
 ) -> Result<(net::RelayConnection, net::Events, net::Joined), MeetingError> {
     let options = ConnectOptions {
         allow_regions: config.allow_regions.clone(),
-        event_capacity: config.event_capacity,
+        // Blobs (up to 256 KiB each) from the relay to the driver, which never waits on the
+        // application: a short queue, so what waits here is bounded in bytes (16 MiB) and the
+        // rest waits in the relay's own byte-bounded queue (SPEC §7.4, §11.5).
+        event_capacity: NET_EVENTS,
         ..ConnectOptions::default()
     };
     let (conn, events) =
@@ -77,6 +80,9 @@ pub(crate) async fn connect_and_join(
         }
     }
 }
+
+/// Connection events (blobs, peers) queued between the network reader and the driver.
+const NET_EVENTS: usize = 64;
 
 impl Meeting {
     /// Connects to the relay (pinning its certificate, checking its region before sending

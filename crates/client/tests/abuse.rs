@@ -344,6 +344,8 @@ async fn flood(
     let roster = roster.unwrap();
     let mut n = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(5));
+    // A steady 200 messages a second; a starved test process must not turn into bursts.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     while Instant::now() < until {
         tick.tick().await;
         let r = match n % 10 {
