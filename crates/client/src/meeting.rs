@@ -227,7 +227,7 @@ impl Meeting {
     }
 
     /// Host, [`crate::Admit::Ask`]: answers the join request of `relay_id` (from
-    /// [`MeetingEvent::AdmissionRequest`]). Admitting a connector here is the host's explicit
+    /// [`MeetingEvent::AdmissionRequest`](crate::MeetingEvent::AdmissionRequest)). Admitting a connector here is the host's explicit
     /// consent (SPEC §13).
     pub async fn admit(&self, relay_id: u64, yes: bool) -> Result<(), MeetingError> {
         self.command(|reply| Command::Admit {
