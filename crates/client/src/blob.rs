@@ -23,7 +23,7 @@ pub const CLASS_GROUP: u8 = hush_group::message::VERSION;
 /// First byte of a sealed data message.
 pub const CLASS_DATA: u8 = 0xD1;
 /// First byte of the key service's `Issued` (only from participant 0).
-pub const CLASS_ISSUED: u8 = hush_keyservice::message::ISSUED_TYPE;
+pub const CLASS_ISSUED: u8 = hush_group::issued::ISSUED_TYPE;
 /// SFrame metadata (authenticated, not sent) of every data message.
 pub const DATA_AAD: &[u8] = b"hush 1.0 data";
 /// Largest SFrame overhead: a 17-byte header and a 16-byte tag.

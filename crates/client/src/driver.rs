@@ -14,7 +14,7 @@ use hush_group::message::msg_type;
 use hush_group::{
     Host, HostConfig, HostInput, IdentityKey, Member, MemberConfig, Outgoing, PendingJoin, Role,
 };
-use hush_keyservice::Issued;
+use hush_group::issued::Issued;
 use hush_wire::{ParticipantId, RelayMode, Target};
 use rand::rngs::StdRng;
 use tokio::sync::{mpsc, oneshot};

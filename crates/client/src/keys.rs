@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::{Bytes, BytesMut};
 use hush_frame::{BaseKey, CipherSuite, FrameError, Opened, Opener, Sealer};
 use hush_group::{IdentityKey, RosterView, SenderSecret, split_kid};
-use hush_keyservice::Issued;
+use hush_group::issued::Issued;
 
 use crate::blob::{AfterClassByte, DATA_AAD, DataKind};
 use crate::event::{DataMessage, MediaFrame, MeetingEvent};

@@ -18,6 +18,7 @@ mod codec;
 mod error;
 mod host;
 mod identity;
+pub mod issued;
 pub mod kat;
 mod kem;
 mod member;

@@ -32,7 +32,8 @@
 #![deny(missing_docs)]
 
 pub mod decrypted_dump;
-pub mod message;
+/// The `Issued` message now lives in `hush_group::issued` (clients read it without this crate).
+pub use hush_group::issued as message;
 mod service;
 
 pub use message::{DecodeError, Issued, decode};

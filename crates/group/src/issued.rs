@@ -1,5 +1,6 @@
 //! The `Issued` key message (SPEC §12.2): the key service hands a joiner the room's epoch secret
-//! and the joiner's sender index. Sans-IO: bytes in, bytes out; decoding is total.
+//! and the joiner's sender index. It lives with the other key messages (here, in the crate that
+//! owns keys) so that a client can read it without linking the key service or the relay. Sans-IO: bytes in, bytes out; decoding is total.
 //!
 //! Layout, 62 bytes, integers big-endian:
 //!
@@ -21,7 +22,7 @@
 use std::fmt;
 
 use hush_frame::CipherSuite;
-use hush_group::{EpochSecret, GroupError, MAX_EPOCH, MeetingId, SenderSecret};
+use crate::{EpochSecret, GroupError, MAX_EPOCH, MeetingId, SenderSecret};
 use zeroize::Zeroizing;
 
 /// Type byte of `Issued` (first byte). Distinct from every hush-group first byte (`0x01`).
