@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Context as _;
 use bytes::Bytes;
+use hush_wire::sync::{lock, read, write};
 use quinn::crypto::rustls::QuicServerConfig;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -75,12 +76,12 @@ impl QuinnMin {
                 tokio::spawn(async move {
                     let Ok(conn) = incoming.await else { return };
                     let id = {
-                        let mut n = next.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut n = lock(&next);
                         *n += 1;
                         *n
                     };
                     {
-                        let mut w = conns.write().unwrap_or_else(|e| e.into_inner());
+                        let mut w = write(&conns);
                         let list: Vec<_> = w.iter().cloned().chain([(id, conn.clone())]).collect();
                         *w = Arc::from(list);
                     }
@@ -115,7 +116,7 @@ fn hush_client_pin(der: &[u8]) -> [u8; 32] {
 }
 
 fn snapshot(conns: &Conns) -> Arc<[(usize, quinn::Connection)]> {
-    conns.read().unwrap_or_else(|e| e.into_inner()).clone()
+    read(conns).clone()
 }
 
 async fn datagrams(conns: &Conns, me: usize, conn: &quinn::Connection) {

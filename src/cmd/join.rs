@@ -20,6 +20,7 @@ use hush_client::{
 use hush_frame::CipherSuite;
 use hush_group::names::Escaped;
 use hush_group::{KemId, Role};
+use hush_wire::sync::lock;
 use tokio::sync::mpsc;
 
 use super::meeting::{
@@ -218,9 +219,7 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
     };
     let _ = meeting.leave().await;
     if let Some(t) = &tape {
-        t.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .finish();
+        lock(t).finish();
     }
     result
 }
@@ -455,7 +454,7 @@ async fn listen(
             return Ok(());
         };
         if let Some(t) = &tape {
-            let mut t = t.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut t = lock(t);
             match &ev {
                 MeetingEvent::Media(f) => t.record(RecordKind::Media, &f.sender_name, &f.payload),
                 MeetingEvent::Data(d) => {

@@ -4,13 +4,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use hush_client::{ClientRole, Meeting, MeetingConfig, MeetingEvent, MeetingEvents, TrustAnchor};
 use hush_keyservice::{KeyService, KeyServiceConfig};
 use hush_relay::{Relay, RelayConfig, RelayHandle, RunningRelay};
+use hush_wire::sync::lock;
 use tokio::sync::{Notify, mpsc};
 
 /// The longest any single wait may take before its observation counts as missing.
@@ -18,10 +19,6 @@ pub const GUARD: Duration = Duration::from_secs(5);
 
 /// The e2ee relay's region (claim C6).
 pub const REGION: &str = "eu-west";
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// A temporary directory, removed on drop.
 #[derive(Debug)]

@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hush_frame::{BaseKey, CipherSuite, Header, Opener};
 use hush_group::{EpochSecret, MAX_EPOCH, MeetingId, kid, split_kid};
 use hush_relay::{HookMessage, RelayHook};
+use hush_wire::sync::{lock, read, write};
 use hush_wire::{ParticipantId, RelayMode, Target};
 use zeroize::Zeroizing;
 
@@ -151,18 +152,6 @@ impl RoomKeys {
         }
         Ok(k)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The transport-mode key service: plug it into [`hush_relay::RelayConfig::hook`].

@@ -8,6 +8,7 @@ use std::time::Instant;
 use bytes::{Buf, Bytes};
 use hush_wire::media::STREAM_TYPE_MEDIA;
 use hush_wire::sframe_header::Header;
+use hush_wire::sync::{lock, read, write};
 use hush_wire::{ClientMessage, ErrorCode, RelayMessage, RelayMode, Target};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -16,7 +17,7 @@ use crate::budget::{ByteBudget, Held};
 use crate::metrics::Metrics;
 use crate::rate::RateLimiter;
 use crate::report::ParticipantRecord;
-use crate::room::{Member, Membership, Peer, Queued, Shared, StreamFrame, lock, read, write};
+use crate::room::{Member, Membership, Peer, Queued, Shared, StreamFrame};
 
 /// Per-connection state shared by its tasks.
 struct ConnState {

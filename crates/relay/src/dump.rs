@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use hush_wire::ParticipantId;
-
-use crate::room::lock;
+use hush_wire::sync::lock;
 
 /// Directory name for a room: `room-` then the name's bytes, with `[A-Za-z0-9_-]` kept and every
 /// other byte written `%XX` (upper-case hex).

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::SystemTime;
 
 use hush_wire::sframe_header::Header;
+use hush_wire::sync::lock;
 use hush_wire::{ParticipantId, RelayMode};
 
 use crate::error::RelayError;
-use crate::room::lock;
 
 /// Distinct KIDs tracked per participant; more are counted together.
 const MAX_KIDS: usize = 256;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use hush_wire::sync::{lock, read, write};
 use hush_wire::{ErrorCode, ParticipantId, RelayMessage, Target};
 use tokio::sync::mpsc;
 
@@ -18,21 +19,6 @@ use crate::dump::DumpFiles;
 use crate::hook::{HookMessage, RelayHook};
 use crate::metrics::Metrics;
 use crate::report::{MemberStats, ParticipantRecord, ReportBook, RoomRecord};
-
-/// Locks `m`, taking the data of a poisoned lock as it is (every task's state stays usable).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Read-locks `l`, tolerating poison as [`lock`] does.
-pub(crate) fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Write-locks `l`, tolerating poison as [`lock`] does.
-pub(crate) fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// The ends of a connection other tasks may need: the QUIC connection, its bounded control
 /// queue, and the bounded queue of its stream-carried media writer. Both queues are bounded in

@@ -8,10 +8,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use hush_wire::media::STREAM_TYPE_MEDIA;
+use hush_wire::sync::lock;
 use hush_wire::{ClientMessage, ErrorCode, ParticipantId, RelayMessage, RelayMode, Target};
 use tokio::sync::{mpsc, watch};
 
@@ -58,10 +59,6 @@ struct State {
     log: Mutex<Vec<Record>>,
     logged: watch::Sender<usize>,
     region: String,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Inner {
