@@ -25,7 +25,7 @@ pub enum ConnectorError {
         source: std::io::Error,
     },
     /// The datagram size is outside `MIN_DATAGRAM_SIZE..=MAX_DATAGRAM_SIZE`.
-    #[error("datagram size {0} is outside {min}..={max}", min = crate::udp::MIN_DATAGRAM_SIZE, max = crate::udp::MAX_DATAGRAM_SIZE)]
+    #[error("datagram size {0} is outside {min}..={max}", min = crate::datagram_size::MIN_DATAGRAM_SIZE, max = crate::datagram_size::MAX_DATAGRAM_SIZE)]
     DatagramSize(usize),
     /// A payload needs more than 65535 chunks at this datagram size.
     #[error("a payload of {0} bytes needs more than 65535 chunks")]

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod bridge;
+mod datagram_size;
 mod error;
 pub mod record;
 mod sink;

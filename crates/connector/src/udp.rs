@@ -8,18 +8,13 @@
 
 use std::collections::{HashMap, VecDeque};
 
+pub use crate::datagram_size::{DEFAULT_DATAGRAM_SIZE, MAX_DATAGRAM_SIZE, MIN_DATAGRAM_SIZE};
 use crate::error::ConnectorError;
 
 /// Framing version, the first byte of every datagram.
 pub const VERSION: u8 = 0x01;
 /// Length of the header in front of every chunk.
 pub const HEADER_LEN: usize = 16;
-/// Default datagram size: safe under any path MTU hush meets (IPv6 minimum 1280 minus headers).
-pub const DEFAULT_DATAGRAM_SIZE: usize = 1200;
-/// Smallest datagram size accepted (header and 48 payload bytes).
-pub const MIN_DATAGRAM_SIZE: usize = 64;
-/// Largest datagram size accepted (the IPv4 UDP payload limit).
-pub const MAX_DATAGRAM_SIZE: usize = 65_507;
 /// How many incomplete frames a [`Reassembler`] keeps before dropping the oldest.
 pub const REASSEMBLY_WINDOW: usize = 64;
 
