@@ -1,15 +1,5 @@
-//! Blob demultiplexing and data messages (SPEC §11).
-//!
-//! Every blob a client receives (`Deliver { from, blob }`, SPEC §6.3) is classified by its
-//! sender id and first byte, with no overlap:
-//!
-//! | from | first byte | meaning |
-//! |------|------------|---------|
-//! | 0 (the relay) | `0xA1` | key service `Issued` (transport mode, SPEC §12) |
-//! | 0 | anything else | refused |
-//! | ≠ 0 | `0x01` | hush-group message (its version byte, SPEC §8.2); the whole blob |
-//! | ≠ 0 | `0xD1` | sealed data message: `0xD1 ‖ SFrame frame` |
-//! | ≠ 0 | anything else | refused |
+//! Data messages (SPEC §11.2). Blobs are classified by the meeting core
+//! ([`hush_session::blob`], SPEC §11.1); the class bytes are re-exported here.
 //!
 //! A data message's SFrame plaintext is `kind (1 byte) ‖ payload`, sealed with the sender's
 //! media key and counter space, with the SFrame metadata (AAD) [`DATA_AAD`], so a relay cannot
@@ -18,42 +8,13 @@
 use bytes::BytesMut;
 use hush_frame::FrameBuffer;
 
-/// First byte of a hush-group message (hush-group's `VERSION`).
-pub const CLASS_GROUP: u8 = hush_group::message::VERSION;
-/// First byte of a sealed data message.
-pub const CLASS_DATA: u8 = 0xD1;
-/// First byte of the key service's `Issued` (only from participant 0).
-pub const CLASS_ISSUED: u8 = hush_group::issued::ISSUED_TYPE;
+pub use hush_session::blob::{CLASS_DATA, CLASS_GROUP, CLASS_ISSUED};
 /// SFrame metadata (authenticated, not sent) of every data message.
 pub const DATA_AAD: &[u8] = b"hush 1.0 data";
 /// Largest SFrame overhead: a 17-byte header and a 16-byte tag.
 const SFRAME_OVERHEAD: usize = 17 + 16;
 /// Largest data payload: a blob holds the class byte, the SFrame overhead and the kind byte.
 pub const MAX_DATA_PAYLOAD: usize = hush_wire::MAX_BLOB_SIZE - 1 - SFRAME_OVERHEAD - 1;
-
-/// What a received blob is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BlobClass {
-    /// A hush-group message from a participant.
-    Group,
-    /// A sealed data message from a participant.
-    Data,
-    /// The key service's `Issued` (from participant 0).
-    Issued,
-    /// Anything else: refused.
-    Unknown,
-}
-
-/// Classifies a blob by sender id and first byte (SPEC §11.1).
-pub(crate) fn classify(from: u64, blob: &[u8]) -> BlobClass {
-    match (from, blob.first()) {
-        (0, Some(&CLASS_ISSUED)) => BlobClass::Issued,
-        (0, _) => BlobClass::Unknown,
-        (_, Some(&CLASS_GROUP)) => BlobClass::Group,
-        (_, Some(&CLASS_DATA)) => BlobClass::Data,
-        _ => BlobClass::Unknown,
-    }
-}
 
 /// The kind byte of a data message (SPEC §11.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,18 +92,6 @@ pub(crate) fn data_plaintext(kind: DataKind, payload: &[u8]) -> BytesMut {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn classes_do_not_overlap() {
-        assert_eq!(classify(0, &[CLASS_ISSUED, 1]), BlobClass::Issued);
-        assert_eq!(classify(0, &[CLASS_GROUP, 1]), BlobClass::Unknown);
-        assert_eq!(classify(0, &[CLASS_DATA]), BlobClass::Unknown);
-        assert_eq!(classify(0, &[]), BlobClass::Unknown);
-        assert_eq!(classify(5, &[CLASS_GROUP, 2]), BlobClass::Group);
-        assert_eq!(classify(5, &[CLASS_DATA, 0]), BlobClass::Data);
-        assert_eq!(classify(5, &[CLASS_ISSUED]), BlobClass::Unknown);
-        assert_eq!(classify(5, &[]), BlobClass::Unknown);
-    }
 
     #[test]
     fn kinds_round_trip() {

@@ -11,39 +11,7 @@ use hush_group::{Identity, IdentityKey, KemId};
 use crate::error::MeetingError;
 use crate::net::TrustAnchor;
 
-/// How a host decides on join requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Admit {
-    /// Admit every participant who asks (connectors only with `admit_connectors`).
-    Auto,
-    /// Emit [`crate::MeetingEvent::AdmissionRequest`] and wait for [`crate::Meeting::admit`].
-    Ask,
-}
-
-/// The role this client takes in the meeting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClientRole {
-    /// Start the meeting: hold the epoch secret, admit joiners, sign rosters.
-    Host {
-        /// Admission policy.
-        admit: Admit,
-        /// In [`Admit::Auto`], also admit connectors (bridges that decrypt, SPEC §13).
-        admit_connectors: bool,
-    },
-    /// An ordinary participant.
-    Guest,
-    /// A bridge that decrypts for a non-E2EE endpoint; every client shows it (SPEC §13).
-    Connector,
-}
-
-impl ClientRole {
-    /// True for [`ClientRole::Host`].
-    pub fn is_host(&self) -> bool {
-        matches!(self, ClientRole::Host { .. })
-    }
-}
+pub use hush_session::{Admit, ClientRole};
 
 /// Everything [`crate::Meeting::join`] needs.
 #[derive(Debug, Clone)]
@@ -123,22 +91,26 @@ impl MeetingConfig {
     /// Checks the combination of settings: relay-issued keys (`allow_transport`) cannot go with
     /// hosting or a pinned host key, which only mean something with client-made keys.
     pub fn validate(&self) -> Result<(), MeetingError> {
-        if self.allow_transport && self.role.is_host() {
-            return Err(MeetingError::Config(
-                "a host makes the meeting's keys: hosting cannot run on relay-issued keys \
-                 (allow_transport)"
-                    .into(),
-            ));
+        hush_session::Session::check(&self.session_config())
+            .map_err(|e| crate::driver::meeting_error(e, self.relay))
+    }
+
+    /// The meeting core's part of this configuration.
+    pub(crate) fn session_config(&self) -> hush_session::SessionConfig {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        hush_session::SessionConfig {
+            room: self.room.clone(),
+            name: self.name.clone(),
+            identity: self.identity.clone(),
+            role: self.role,
+            host_key: self.host_key,
+            allow_transport: self.allow_transport,
+            suite: self.suite,
+            kem: self.kem,
+            rotation_ms: ms(self.rotation),
+            grace_ms: ms(self.grace),
+            host_grace_ms: ms(self.host_grace),
         }
-        if self.allow_transport && self.host_key.is_some() {
-            return Err(MeetingError::Config(
-                "a pinned host key means keys made by that host: it cannot go with relay-issued \
-                 keys (allow_transport)"
-                    .into(),
-            ));
-        }
-        hush_group::names::pad_name(&self.name)?;
-        Ok(())
     }
 
     /// Sets the role.

@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 use hush_frame::{BaseKey, CipherSuite, FrameError, Opened, Opener, Sealer};
-use hush_group::{IdentityKey, RosterView, SenderSecret, split_kid};
 use hush_group::issued::Issued;
+use hush_group::{IdentityKey, RosterView, SenderSecret, split_kid};
+use hush_session::IssuedRefusal;
 
 use crate::blob::{AfterClassByte, DATA_AAD, DataKind};
 use crate::event::{DataMessage, MediaFrame, MeetingEvent};
@@ -243,8 +244,8 @@ impl Keys {
         previous: Option<&Issued>,
         now: u64,
         grace: u64,
-    ) -> Result<(), String> {
-        let mine = issued.my_sender().map_err(|e| e.to_string())?;
+    ) -> Result<(), IssuedRefusal> {
+        let mine = issued.my_sender()?;
         match previous {
             Some(p) if p.meeting != issued.meeting => self.clear(),
             Some(p) if p.epoch != issued.epoch => {
@@ -252,7 +253,7 @@ impl Keys {
             }
             _ => {}
         }
-        let key = base_key(&mine).map_err(|e| e.to_string())?;
+        let key = base_key(&mine)?;
         let sealer = Sealer::new(issued.suite, mine.kid, key);
         self.keyed = Some(issued.epoch);
         self.transport = Some(issued.clone());

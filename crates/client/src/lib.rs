@@ -29,7 +29,6 @@ mod driver;
 mod error;
 mod event;
 pub mod file;
-mod guard;
 mod keys;
 mod lanes;
 mod meeting;

@@ -36,7 +36,7 @@ const SENDERS_MAX: usize = 4096;
 
 /// What to do with a `Hello`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HelloAnswer {
+pub enum HelloAnswer {
     /// Send the roster to this sender now.
     Now,
     /// Answer later, with everyone else waiting, in one broadcast ([`HostGuard::poll_hello`]).
@@ -74,7 +74,7 @@ impl LastSeen {
 
 /// The host's bounds on others' requests, and its epoch batching.
 #[derive(Debug)]
-pub(crate) struct HostGuard {
+pub struct HostGuard {
     hellos: LastSeen,
     joins: LastSeen,
     /// Token bucket for roster answers (tokens in thousandths, refilled by time).
@@ -86,8 +86,15 @@ pub(crate) struct HostGuard {
     change_due: Option<u64>,
 }
 
+impl Default for HostGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl HostGuard {
-    pub(crate) fn new() -> Self {
+    /// No sender seen yet, a full answer budget, no epoch yet.
+    pub fn new() -> Self {
         HostGuard {
             hellos: LastSeen::default(),
             joins: LastSeen::default(),
@@ -119,7 +126,7 @@ impl HostGuard {
     }
 
     /// A `Hello` from `from` at `now`.
-    pub(crate) fn hello(&mut self, from: u64, now: u64) -> HelloAnswer {
+    pub fn hello(&mut self, from: u64, now: u64) -> HelloAnswer {
         if !self.hellos.allow(from, now, HELLO_INTERVAL_MS) {
             return HelloAnswer::Dropped;
         }
@@ -133,7 +140,7 @@ impl HostGuard {
     }
 
     /// When deferred answers can go (one broadcast for all of them).
-    pub(crate) fn hello_due(&self) -> Option<u64> {
+    pub fn hello_due(&self) -> Option<u64> {
         if self.deferred.is_empty() {
             return None;
         }
@@ -143,7 +150,7 @@ impl HostGuard {
 
     /// True if the deferred senders should now get one broadcast of the roster (they are then
     /// forgotten).
-    pub(crate) fn poll_hello(&mut self, now: u64) -> bool {
+    pub fn poll_hello(&mut self, now: u64) -> bool {
         if self.deferred.is_empty() || !self.take_token(now) {
             return false;
         }
@@ -152,12 +159,12 @@ impl HostGuard {
     }
 
     /// Whether to look at a join request from `from` at `now`.
-    pub(crate) fn join(&mut self, from: u64, now: u64) -> bool {
+    pub fn join(&mut self, from: u64, now: u64) -> bool {
         self.joins.allow(from, now, JOIN_INTERVAL_MS)
     }
 
     /// `id` left the room: forget it.
-    pub(crate) fn left(&mut self, id: u64) {
+    pub fn left(&mut self, id: u64) {
         self.hellos.forget(id);
         self.joins.forget(id);
         self.deferred.remove(&id);
@@ -165,7 +172,7 @@ impl HostGuard {
 
     /// A membership change was staged at `now`: true if its epoch should start now, else it is
     /// due at [`HostGuard::change_due`].
-    pub(crate) fn stage_change(&mut self, now: u64) -> bool {
+    pub fn stage_change(&mut self, now: u64) -> bool {
         if self.change_due.is_some() {
             // Already scheduled: that epoch will carry this change too.
             return false;
@@ -181,12 +188,12 @@ impl HostGuard {
     }
 
     /// When a staged change is due.
-    pub(crate) fn change_due(&self) -> Option<u64> {
+    pub fn change_due(&self) -> Option<u64> {
         self.change_due
     }
 
     /// True if a staged change is due at `now` (then cleared: start the epoch).
-    pub(crate) fn poll_change(&mut self, now: u64) -> bool {
+    pub fn poll_change(&mut self, now: u64) -> bool {
         if self.change_due.is_some_and(|d| d <= now) {
             self.change_due = None;
             return true;
@@ -195,7 +202,7 @@ impl HostGuard {
     }
 
     /// An epoch started at `now` (it carries every staged change).
-    pub(crate) fn epoch_started(&mut self, now: u64) {
+    pub fn epoch_started(&mut self, now: u64) {
         self.last_epoch_at = Some(now);
         self.change_due = None;
     }
