@@ -3,7 +3,6 @@
 //! else goes to stderr. Sends a file (`--send-file`) or synthetic media (`--frame-size`/`--fps`)
 //! and writes what it decrypts (`--recv-dir`).
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::{BufMut, BytesMut};
-use hush_client::file::{FileLimits, FileReceiver, ReceivedFile, SenderId, create_unique};
-use hush_client::recording::RecordKind;
+use hush_client::file::SenderId;
 use hush_client::{
     AdmissionRequest, Admit, ClientRole, DataKind, Meeting, MeetingConfig, MeetingError,
     MeetingEvent, MeetingEvents,
@@ -20,6 +18,7 @@ use hush_client::{
 use hush_frame::CipherSuite;
 use hush_group::names::Escaped;
 use hush_group::{KemId, Role};
+use hush_recording::RecordKind;
 use hush_wire::sync::lock;
 use tokio::sync::mpsc;
 
@@ -28,6 +27,7 @@ use super::meeting::{
     print_status, quoted,
 };
 use super::recording::Tape;
+use super::recv_dir::Sinks;
 
 /// The recording of `--record`, shared by the listener (which writes) and the session (which
 /// finishes it on leave and on SIGINT).
@@ -271,93 +271,6 @@ async fn send_synthetic(
     }
 }
 
-/// Where received files and each sender's media go (`--recv-dir`).
-struct Sinks {
-    dir: PathBuf,
-    /// One media file per sender identity (not per name: names are not unique).
-    media: HashMap<SenderId, std::fs::File>,
-    files: FileReceiver,
-}
-
-/// A sender's display name as a file name (also used by `hush recording export`).
-pub(crate) fn sanitize(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let s = s.trim_start_matches('.').to_owned();
-    if s.is_empty() { "_".to_owned() } else { s }
-}
-
-/// Who sent something, for a line: `Bob (<full fingerprint>)`, or `#1` in transport mode.
-fn sender_line(name: &str, id: Option<&hush_group::IdentityKey>) -> String {
-    match id {
-        Some(id) => format!("{} ({})", Escaped(name), id.fingerprint()),
-        None => Escaped(name).to_string(),
-    }
-}
-
-impl Sinks {
-    fn new(dir: PathBuf) -> Self {
-        Sinks {
-            dir,
-            media: HashMap::new(),
-            files: FileReceiver::new(FileLimits::default()),
-        }
-    }
-
-    fn media(&mut self, f: &hush_client::MediaFrame) -> anyhow::Result<()> {
-        let who = SenderId::of_media(f);
-        if !self.media.contains_key(&who) {
-            let name = format!("{}.media", sanitize(&f.sender_name));
-            let (file, _) = create_unique(&self.dir, &name)
-                .with_context(|| format!("cannot create {name} in {}", self.dir.display()))?;
-            self.media.insert(who, file);
-        }
-        if let Some(file) = self.media.get_mut(&who) {
-            file.write_all(&f.payload)
-                .context("cannot write to --recv-dir")?;
-        }
-        Ok(())
-    }
-
-    /// Feeds a file message; writes and announces a completed file.
-    fn data(&mut self, d: &hush_client::DataMessage) -> anyhow::Result<()> {
-        let from = || sender_line(&d.sender_name, d.sender_identity.as_ref());
-        match self.files.on_message(d) {
-            Ok(Some(f)) => self.save(&f, &from()),
-            Ok(None) => Ok(()),
-            Err(e) => {
-                eprintln!("file from {} refused: {e}", from());
-                Ok(())
-            }
-        }
-    }
-
-    fn save(&self, f: &ReceivedFile<SenderId>, from: &str) -> anyhow::Result<()> {
-        let (mut file, path) = create_unique(&self.dir, &f.name)
-            .with_context(|| format!("cannot create a file in {}", self.dir.display()))?;
-        file.write_all(&f.bytes)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        let saved = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        eprintln!(
-            "received {} ({} bytes) from {from}",
-            quoted(&saved),
-            f.bytes.len()
-        );
-        Ok(())
-    }
-}
-
 /// Lines typed on stdin, read on a detached thread (a blocked read must not keep the process
 /// alive after Ctrl-C); the channel closes at the end of input.
 fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
@@ -465,7 +378,7 @@ async fn listen(
         }
         if let (MeetingEvent::RosterChanged(view), Some(s)) = (&ev, sinks.as_mut()) {
             // Transfers of those who left are dropped with their partial content.
-            s.files.retain_senders(|who| match who {
+            s.retain_senders(|who| match who {
                 SenderId::Identity(id) => view.members.iter().any(|m| m.identity == *id),
                 SenderId::Index(_) => true,
             });

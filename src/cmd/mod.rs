@@ -12,6 +12,7 @@ pub mod identity;
 pub mod join;
 mod meeting;
 pub mod recording;
+mod recv_dir;
 pub mod relay;
 
 /// hush: end-to-end encrypted meetings over an untrusted relay.

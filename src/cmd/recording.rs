@@ -1,6 +1,6 @@
 //! `hush recording show|export` and the `hush join --record` writer (SPEC §11.6; claims C5, C8):
 //! a client's own recording of what it decrypted, encrypted at rest under a key that never
-//! leaves the machine. The format and its checks are `hush_client::recording`'s; this module is
+//! leaves the machine. The format and its checks are `hush_recording`'s; this module is
 //! the command line around it.
 //!
 //! Exit codes: 0 success; 1 the recording does not authenticate under the key (wrong key,
@@ -16,8 +16,8 @@ use anyhow::Context;
 use clap::Subcommand;
 use hush_client::DataKind;
 use hush_client::file::{FileLimits, FileReceiver, create_unique};
-use hush_client::recording::{self, Entry, RecordKind, Recorder, Recording, RecordingError};
-use hush_client::recording::{KIND_END, KIND_MEDIA, RecordingKey};
+use hush_recording::{Entry, KIND_END, KIND_MEDIA, RecordKind, Recorder, Recording};
+use hush_recording::{RecordingError, RecordingKey};
 
 use super::Failure;
 
@@ -104,7 +104,7 @@ fn load_key(args: &KeyArgs) -> anyhow::Result<RecordingKey> {
 
 fn open(path: &Path, key: &KeyArgs) -> anyhow::Result<Recording> {
     let key = load_key(key)?;
-    recording::open(path, &key).map_err(|e| failure(path, e))
+    hush_recording::open(path, &key).map_err(|e| failure(path, e))
 }
 
 /// Authentication and integrity failures exit with 1, everything else with 2.
@@ -249,7 +249,7 @@ fn export(rec: &Recording, dir: &Path) -> anyhow::Result<()> {
         match e.kind {
             RecordKind::Media => {
                 if !media.contains_key(&e.sender) {
-                    let name = format!("{}.media", super::join::sanitize(&e.sender));
+                    let name = format!("{}.media", super::recv_dir::sanitize(&e.sender));
                     let (f, _) = create_unique(dir, &name)
                         .with_context(|| format!("cannot create {name} in {}", dir.display()))?;
                     media.insert(e.sender.clone(), BufWriter::new(f));

@@ -33,7 +33,6 @@ mod keys;
 mod lanes;
 mod meeting;
 pub mod net;
-pub mod recording;
 mod rng;
 mod shared;
 mod stats;

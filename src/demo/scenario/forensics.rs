@@ -2,7 +2,7 @@
 //! flushed, final reports written) and everything they kept is searched (C1, C4, C5, C7, C8).
 
 use hush_client::MeetingEvent;
-use hush_client::recording::{self, RecordKind, Recorder, RecordingError, RecordingKey};
+use hush_recording::{RecordKind, Recorder, RecordingError, RecordingKey};
 use hush_wire::ParticipantId;
 
 use super::{MAIN_ROOM, Run};
@@ -52,7 +52,7 @@ fn record(run: &mut Run) -> anyhow::Result<()> {
     c8.recording_bytes = bytes.len() as u64;
     c8.recording_excerpt = hex_excerpt(&bytes, 16);
     c8.recording_plaintext_hits = hits;
-    if let Ok(r) = recording::open(&path, &key) {
+    if let Ok(r) = hush_recording::open(&path, &key) {
         c8.entries_reopened = r.entries.len();
         c8.entries_match = r.finished
             && r.entries.len() == items.len()
@@ -61,7 +61,7 @@ fn record(run: &mut Run) -> anyhow::Result<()> {
                 .zip(&items)
                 .all(|(e, (k, s, p))| e.kind == *k && e.sender == *s && e.payload == *p);
     }
-    match recording::open(&path, &RecordingKey::generate()?) {
+    match hush_recording::open(&path, &RecordingKey::generate()?) {
         Ok(_) => c8.wrong_key_error = "opened with another key!".to_owned(),
         Err(e) => {
             c8.wrong_key_refused = matches!(e, RecordingError::WrongKey);

@@ -1,4 +1,5 @@
-//! Local recordings encrypted at rest (SPEC §11, "Local recordings"; claims C5 and C8).
+//! hush-recording: local recordings encrypted at rest (SPEC §11, "Local recordings"; claims C5
+//! and C8), apart from the client's network and meeting code.
 //!
 //! A client that wants a recording makes it itself: what it received (media frames, chat and
 //! other data messages) is written as a sequence of SFrame frames (hush-frame's [`Sealer`]) under
@@ -21,17 +22,19 @@
 //! its 8-byte payload; a reader reports whether it saw one ([`Recording::finished`]).
 //!
 //! ```
-//! use hush_client::recording::{self, RecordKind, Recorder, RecordingKey};
+//! use hush_recording::{RecordKind, Recorder, RecordingKey};
 //!
 //! let key = RecordingKey::generate()?;
 //! let mut rec = Recorder::new(Vec::new(), &key, hush_frame::CipherSuite::default_for_this_cpu())?;
 //! rec.record(RecordKind::Data(0x01), 12, "alice", b"hello")?;
 //! let bytes = rec.finish()?;
-//! let opened = recording::read(&bytes, &key)?;
+//! let opened = hush_recording::read(&bytes, &key)?;
 //! assert_eq!(opened.entries[0].payload, b"hello");
 //! assert!(opened.finished);
-//! # Ok::<(), hush_client::recording::RecordingError>(())
+//! # Ok::<(), hush_recording::RecordingError>(())
 //! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::fmt;
 use std::fs::File;
@@ -44,7 +47,7 @@ use zeroize::Zeroizing;
 
 /// The first 8 bytes of every recording file.
 pub const MAGIC: [u8; 8] = *b"HUSHREC\0";
-/// The format version this module writes and reads.
+/// The format version this crate writes and reads.
 pub const VERSION: u8 = 0x01;
 /// Length of the file header.
 pub const HEADER_LEN: usize = 36;
