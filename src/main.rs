@@ -18,7 +18,7 @@ fn main() -> std::process::ExitCode {
         Err(err) => {
             let code = cmd::exit_code(&err);
             // Errors can carry other parties' text (a relay's refusal or close reason).
-            let msg = format!("{err:#}");
+            let msg = cmd::error_text(&err);
             eprintln!("hush: error: {}", hush_group::names::Escaped(&msg));
             std::process::ExitCode::from(code)
         }

@@ -86,6 +86,24 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     err.downcast_ref::<Failure>().map_or(2, |f| f.code)
 }
 
+/// The text printed for an error: as anyhow's `{:#}` (the message, then each cause after `: `),
+/// but without a cause whose text already ends the line. Library errors such as hush-client's
+/// `NetError` show their cause in their own message and also return it as `source()`; printed
+/// naively, the cause would appear twice.
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only), so stdout stays a clean
 /// contract for scripts.
 pub fn init_tracing() {
@@ -95,4 +113,44 @@ pub fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    /// An error with a cause, which its text shows (`outer: inner`) or not (`outer`).
+    #[derive(Debug)]
+    struct Outer {
+        shows_cause: bool,
+        cause: std::io::Error,
+    }
+
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            if self.shows_cause {
+                write!(f, "outer: {}", self.cause)
+            } else {
+                f.write_str("outer")
+            }
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.cause)
+        }
+    }
+
+    fn err(shows_cause: bool) -> anyhow::Error {
+        let cause = std::io::Error::other("inner");
+        anyhow::Error::new(Outer { shows_cause, cause }).context("ctx")
+    }
+
+    /// A cause is printed once, whether its error shows it in its own text or not.
+    #[test]
+    fn error_text_prints_each_cause_once() {
+        assert_eq!(super::error_text(&err(true)), "ctx: outer: inner");
+        let hidden = err(false);
+        assert_eq!(super::error_text(&hidden), format!("{hidden:#}"));
+        assert_eq!(super::error_text(&hidden), "ctx: outer: inner");
+    }
 }
