@@ -1,5 +1,8 @@
 //! Byte readers and writers for the message layouts of SPEC §8.2: big-endian integers and
-//! byte strings prefixed by a 16-bit length. The reader never panics and rejects trailing bytes.
+//! byte strings prefixed by a 16-bit length. Reading is hush-wire's [`Reader`] (never panics,
+//! rejects trailing bytes), its errors mapped into [`DecodeError`].
+
+pub(crate) use hush_wire::reader::{ReadError, Reader};
 
 use crate::error::DecodeError;
 
@@ -36,59 +39,24 @@ impl Writer {
     }
 }
 
-/// Reads fields from a message, front to back.
-pub(crate) struct Reader<'a> {
-    rest: &'a [u8],
+/// A length-prefixed (`u16`) byte string that must be exactly `len` bytes long
+/// ([`DecodeError::BadLength`] otherwise).
+pub(crate) fn var_exact<'a>(r: &mut Reader<'a>, len: usize) -> Result<&'a [u8], DecodeError> {
+    let v = r.prefixed16()?;
+    if v.len() == len {
+        Ok(v)
+    } else {
+        Err(DecodeError::BadLength)
+    }
 }
 
-impl<'a> Reader<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Self { rest: bytes }
-    }
-    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if self.rest.len() < n {
-            return Err(DecodeError::Truncated);
-        }
-        let (head, tail) = self.rest.split_at(n);
-        self.rest = tail;
-        Ok(head)
-    }
-    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.array::<1>()?[0])
-    }
-    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
-        Ok(u16::from_be_bytes(self.array()?))
-    }
-    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
-        Ok(u64::from_be_bytes(self.array()?))
-    }
-    pub(crate) fn var(&mut self) -> Result<&'a [u8], DecodeError> {
-        let len = self.u16()?;
-        self.take(usize::from(len))
-    }
-    /// A length-prefixed byte string that must be exactly `len` bytes long
-    /// ([`DecodeError::BadLength`] otherwise).
-    pub(crate) fn var_exact(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
-        let v = self.var()?;
-        if v.len() == len {
-            Ok(v)
-        } else {
-            Err(DecodeError::BadLength)
-        }
-    }
-    pub(crate) fn remaining(&self) -> usize {
-        self.rest.len()
-    }
-    pub(crate) fn finish(&self) -> Result<(), DecodeError> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(DecodeError::TrailingBytes)
+impl From<ReadError> for DecodeError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Truncated => DecodeError::Truncated,
+            ReadError::TrailingBytes(_) => DecodeError::TrailingBytes,
+            // Group fields have no maximum below their u16 prefix; never produced here.
+            ReadError::TooLarge { .. } => DecodeError::BadLength,
         }
     }
 }

@@ -21,8 +21,9 @@
 
 use std::fmt;
 
-use hush_frame::CipherSuite;
 use crate::{EpochSecret, GroupError, MAX_EPOCH, MeetingId, SenderSecret};
+use hush_frame::CipherSuite;
+use hush_wire::reader::{ReadError, Reader};
 use zeroize::Zeroizing;
 
 /// Type byte of `Issued` (first byte). Distinct from every hush-group first byte (`0x01`).
@@ -141,45 +142,41 @@ pub fn is_issued(bytes: &[u8]) -> bool {
     bytes.first() == Some(&ISSUED_TYPE)
 }
 
-fn array<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
-    let mut a = [0u8; N];
-    a.copy_from_slice(&b[at..at + N]);
-    a
-}
-
 /// Decodes exactly one `Issued` message: total (any bytes give `Ok` or a typed error, never a
 /// panic), trailing bytes rejected.
 ///
 /// # Errors
 /// [`DecodeError`]: type, version, length, suite or epoch checks, in that order.
 pub fn decode(bytes: &[u8]) -> Result<Issued, DecodeError> {
-    match bytes.first() {
-        None => return Err(DecodeError::Truncated { len: 0 }),
-        Some(&t) if t != ISSUED_TYPE => return Err(DecodeError::WrongType(t)),
-        Some(_) => {}
+    let len = bytes.len();
+    let short = move |_: ReadError| DecodeError::Truncated { len };
+    let mut r = Reader::new(bytes);
+    let ty = r.u8().map_err(short)?;
+    if ty != ISSUED_TYPE {
+        return Err(DecodeError::WrongType(ty));
     }
-    match bytes.get(1) {
-        None => return Err(DecodeError::Truncated { len: bytes.len() }),
-        Some(&v) if v != ISSUED_VERSION => return Err(DecodeError::UnsupportedVersion(v)),
-        Some(_) => {}
+    let version = r.u8().map_err(short)?;
+    if version != ISSUED_VERSION {
+        return Err(DecodeError::UnsupportedVersion(version));
     }
-    if bytes.len() < ISSUED_LEN {
-        return Err(DecodeError::Truncated { len: bytes.len() });
+    if len < ISSUED_LEN {
+        return Err(short(ReadError::Truncated));
     }
-    if bytes.len() > ISSUED_LEN {
+    if len > ISSUED_LEN {
         return Err(DecodeError::TrailingBytes {
-            extra: bytes.len() - ISSUED_LEN,
+            extra: len - ISSUED_LEN,
         });
     }
-    let suite_id = u16::from_be_bytes(array(bytes, 2));
+    // The length is exact from here on: no read below fails.
+    let suite_id = r.u16().map_err(short)?;
     let suite = CipherSuite::from_id(suite_id).ok_or(DecodeError::UnknownSuite(suite_id))?;
-    let meeting = MeetingId(array(bytes, 4));
-    let epoch = u64::from_be_bytes(array(bytes, 20));
+    let meeting = MeetingId(r.array().map_err(short)?);
+    let epoch = r.u64().map_err(short)?;
     if epoch > MAX_EPOCH {
         return Err(DecodeError::EpochOutOfRange(epoch));
     }
-    let epoch_secret = Zeroizing::new(array::<32>(bytes, 28));
-    let your_index = u16::from_be_bytes(array(bytes, 60));
+    let epoch_secret = Zeroizing::new(r.array::<32>().map_err(short)?);
+    let your_index = r.u16().map_err(short)?;
     Ok(Issued {
         suite,
         meeting,

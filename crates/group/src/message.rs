@@ -5,7 +5,7 @@
 //! body`, where `body` is every byte of the message before the signature.
 
 use crate::MeetingId;
-use crate::codec::{Reader, Writer};
+use crate::codec::{Reader, Writer, var_exact};
 use crate::error::{DecodeError, GroupError};
 use crate::identity::{Identity, IdentityKey};
 use crate::kem::KemId;
@@ -246,8 +246,8 @@ impl Roster {
             let relay_id = r.u64()?;
             let role = Role::from_u8(r.u8()?)?;
             let identity = IdentityKey(r.array()?);
-            let hpke_public = r.var_exact(kem.public_key_len())?.to_vec();
-            let name_ct = r.var()?.to_vec();
+            let hpke_public = var_exact(r, kem.public_key_len())?.to_vec();
+            let name_ct = r.prefixed16()?.to_vec();
             members.push(RosterEntry {
                 index,
                 relay_id,
@@ -291,9 +291,9 @@ impl JoinRequest {
         let role = Role::from_u8(r.u8()?)?;
         let identity = IdentityKey(r.array()?);
         let kem = KemId::from_u16(r.u16()?)?;
-        let hpke_public = r.var_exact(kem.public_key_len())?.to_vec();
-        let name_enc = r.var_exact(kem.enc_len())?.to_vec();
-        let name_ct = r.var()?.to_vec();
+        let hpke_public = var_exact(r, kem.public_key_len())?.to_vec();
+        let name_enc = var_exact(r, kem.enc_len())?.to_vec();
+        let name_ct = r.prefixed16()?.to_vec();
         Ok(Self {
             meeting,
             nonce,
@@ -329,8 +329,8 @@ impl EpochKey {
             recipient_index: r.u16()?,
             recipient: IdentityKey(r.array()?),
             roster_hash: r.array()?,
-            enc: r.var()?.to_vec(),
-            ciphertext: r.var()?.to_vec(),
+            enc: r.prefixed16()?.to_vec(),
+            ciphertext: r.prefixed16()?.to_vec(),
         })
     }
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use hush_wire::ParticipantId;
+use hush_wire::reader::Reader;
 use hush_wire::sync::lock;
 
 /// Directory name for a room: `room-` then the name's bytes, with `[A-Za-z0-9_-]` kept and every
@@ -105,24 +106,12 @@ impl DumpFiles {
 pub fn read_records(path: &Path) -> std::io::Result<Vec<Vec<u8>>> {
     let data = std::fs::read(path)?;
     let mut out = Vec::new();
-    let mut rest = &data[..];
-    while !rest.is_empty() {
-        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "truncated record",
-            ));
-        };
-        let len = u32::from_be_bytes(*len) as usize;
-        if tail.len() < len {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "truncated record",
-            ));
-        }
-        let (rec, tail) = tail.split_at(len);
+    let mut r = Reader::new(&data);
+    while r.remaining() > 0 {
+        let rec = r.u32().and_then(|len| r.take(len as usize)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "truncated record")
+        })?;
         out.push(rec.to_vec());
-        rest = tail;
     }
     Ok(out)
 }

@@ -256,7 +256,7 @@ impl RelayMessage {
             HELLO => {
                 let protocol_version = r.u16()?;
                 let relay_mode = RelayMode::from_byte(r.u8()?)?;
-                let relay_region = r.str8()?.to_owned();
+                let relay_region = utf8(r.prefixed8()?)?.to_owned();
                 RelayMessage::Hello {
                     protocol_version,
                     relay_region,
@@ -290,7 +290,7 @@ impl RelayMessage {
             }
             ERROR => {
                 let code = ErrorCode(r.u32()?);
-                let reason = r.str16(MAX_REASON)?.to_owned();
+                let reason = utf8(r.prefixed16_max(MAX_REASON)?)?.to_owned();
                 RelayMessage::Error { code, reason }
             }
             PONG => RelayMessage::Pong { nonce: r.u64()? },
@@ -314,6 +314,11 @@ fn open_body(body: &[u8]) -> Result<(Reader<'_>, u8), WireError> {
     let mut r = Reader::new(body);
     let ty = r.u8().map_err(|_| WireError::Empty)?;
     Ok((r, ty))
+}
+
+/// A string field's bytes as UTF-8 ([`WireError::InvalidUtf8`] otherwise).
+fn utf8(bytes: &[u8]) -> Result<&str, WireError> {
+    std::str::from_utf8(bytes).map_err(|_| WireError::InvalidUtf8)
 }
 
 /// The rest of `body` (what `r` has not read yet) as an opaque blob, at most
@@ -364,7 +369,7 @@ impl ClientMessage {
         let (mut r, ty) = open_body(&body)?;
         let msg = match ty {
             JOIN => {
-                let room = r.str8()?;
+                let room = utf8(r.prefixed8()?)?;
                 if room.is_empty() {
                     return Err(WireError::EmptyRoom);
                 }

@@ -7,6 +7,7 @@
 //!   per connection (opened by the relay), in both directions.
 //! - [`codes`]: the error codes used in `Error` messages and as QUIC application close codes.
 //! - [`media`]: how media frames travel (QUIC datagrams, or one unidirectional stream per frame).
+//! - [`reader`]: the byte reader every hush codec decodes with (this crate's, hush-group's, …).
 //! - [`sync`]: the poison-tolerant lock helpers every hush crate above this one uses.
 //!
 //! Decoding is total: any byte string decodes to a message or a typed [`WireError`], never a
@@ -18,7 +19,7 @@ pub mod codes;
 pub mod control;
 mod error;
 pub mod media;
-mod reader;
+pub mod reader;
 pub mod sframe_header;
 pub mod sync;
 
