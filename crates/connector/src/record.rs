@@ -6,6 +6,8 @@
 //!
 //! Sans-IO: [`Record::encode`] appends to a caller buffer; [`read_records`] parses a whole file.
 
+use hush_wire::reader::{ReadError, Reader};
+
 use crate::error::ConnectorError;
 
 /// The file's first 8 bytes.
@@ -125,22 +127,9 @@ impl Record {
     }
 }
 
-struct Cursor<'a>(&'a [u8]);
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ConnectorError> {
-        if self.0.len() < n {
-            return Err(ConnectorError::MalformedRecording("truncated record"));
-        }
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
-        Ok(a)
-    }
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], ConnectorError> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
-    }
+/// A cut-off field of a record: the recording ends inside it.
+fn truncated(_: ReadError) -> ConnectorError {
+    ConnectorError::MalformedRecording("truncated record")
 }
 
 /// Parses a whole recording.
@@ -176,8 +165,8 @@ pub fn read_records_lenient(file: &[u8]) -> (Vec<Record>, Option<ConnectorError>
             Some(ConnectorError::MalformedRecording("unknown version")),
         );
     };
-    let mut c = Cursor(rest);
-    while !c.0.is_empty() {
+    let mut c = Reader::new(rest);
+    while c.remaining() > 0 {
         match read_one(&mut c) {
             Ok(r) => out.push(r),
             Err(e) => return (out, Some(e)),
@@ -186,8 +175,8 @@ pub fn read_records_lenient(file: &[u8]) -> (Vec<Record>, Option<ConnectorError>
     (out, None)
 }
 
-fn read_one(c: &mut Cursor<'_>) -> Result<Record, ConnectorError> {
-    let [ty, kind] = c.array::<2>()?;
+fn read_one(c: &mut Reader<'_>) -> Result<Record, ConnectorError> {
+    let [ty, kind] = c.array::<2>().map_err(truncated)?;
     let kind = match (ty, kind) {
         (TYPE_MEDIA, 0) => RecordKind::Media,
         (TYPE_MEDIA, _) => {
@@ -198,14 +187,13 @@ fn read_one(c: &mut Cursor<'_>) -> Result<Record, ConnectorError> {
         (TYPE_DATA, k) => RecordKind::Data(k),
         _ => return Err(ConnectorError::MalformedRecording("unknown record type")),
     };
-    let time_us = u64::from_be_bytes(c.array()?);
-    let sender = u16::from_be_bytes(c.array()?);
-    let epoch = u64::from_be_bytes(c.array()?);
-    let [name_len] = c.array::<1>()?;
-    let name = std::str::from_utf8(c.take(usize::from(name_len))?)
+    let time_us = c.u64().map_err(truncated)?;
+    let sender = c.u16().map_err(truncated)?;
+    let epoch = c.u64().map_err(truncated)?;
+    let name = std::str::from_utf8(c.prefixed8().map_err(truncated)?)
         .map_err(|_| ConnectorError::MalformedRecording("sender name is not UTF-8"))?;
-    let len = u32::from_be_bytes(c.array()?);
-    let payload = c.take(len as usize)?.to_vec();
+    let len = c.u32().map_err(truncated)?;
+    let payload = c.take(len as usize).map_err(truncated)?.to_vec();
     Ok(Record {
         kind,
         time_us,
