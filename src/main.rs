@@ -4,9 +4,7 @@
 //! sets up logging and maps errors to exit codes (see [`cmd::Failure`]).
 #![forbid(unsafe_code)]
 
-mod bench;
 mod cmd;
-mod demo;
 
 use clap::Parser;
 

@@ -6,8 +6,8 @@
 //! Method: the allocator counts the whole process. After a warm-up of `WARMUP` frames, `FRAMES`
 //! more are sent (fan-out 1→4, small paced bursts) and the allocations are divided by frames
 //! delivered. Three set-ups with the same fan-out separate who allocates:
-//! 1. `quinn-min` (the `hush bench` baseline forwarder, compiled in from
-//!    `src/bench/baseline.rs`) with raw quinn clients: quinn's own allocations;
+//! 1. `quinn-min` (the `hush bench` baseline forwarder, `hush_bench::baseline`) with raw quinn
+//!    clients: quinn's own allocations;
 //! 2. the hush relay with hush `net` clients sending unsealed frames: adds the relay's and the
 //!    network layer's own;
 //! 3. the hush relay with e2ee `Meeting` clients: adds sealing, opening and the meeting's
@@ -16,10 +16,7 @@
 //! The test runs in release builds only (about 20 s; a debug build is too slow to keep up).
 //! Only loose bounds are asserted (a regression guard); the target is zero hush allocations
 //! per frame and the printed numbers say how far each path is from it.
-#![allow(clippy::unwrap_used, dead_code)]
-
-#[path = "../src/bench/baseline.rs"]
-mod baseline;
+#![allow(clippy::unwrap_used)]
 
 use std::alloc::System;
 use std::net::SocketAddr;
@@ -262,7 +259,7 @@ fn hush_net(rts: &[tokio::runtime::Runtime; 3]) -> (Measured, Measured) {
 /// Set-up 1: `quinn-min` and raw quinn clients.
 fn quinn_min(rts: &[tokio::runtime::Runtime; 3]) -> (Measured, Measured) {
     let [relay_rt, sender_rt, recv_rt] = rts;
-    let qm = relay_rt.block_on(async { baseline::QuinnMin::start().unwrap() });
+    let qm = relay_rt.block_on(async { hush_bench::baseline::QuinnMin::start().unwrap() });
     let cfg = hush_client::net::client_config(&TrustAnchor::Sha256(qm.cert_sha256)).unwrap();
     let connect = |rt: &tokio::runtime::Runtime| {
         rt.block_on(async {

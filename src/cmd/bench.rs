@@ -1,5 +1,5 @@
 //! `hush bench`: throughput, latency, CPU and memory of frames through an embedded relay on
-//! loopback, mode after mode (issue 6). The work is in `crate::bench`; this file is the CLI.
+//! loopback, mode after mode (issue 6). The work is in the `hush-bench` crate; this file is the CLI.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use hush_frame::CipherSuite;
 
-use crate::bench::{Mode, Rate, Workload, harness, report};
+use hush_bench::{Mode, Rate, Workload};
 
 /// `hush bench` arguments.
 #[derive(Debug, Parser)]
@@ -80,45 +80,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         suite,
     };
     workload.validate()?;
-    let modes = modes(&args.mode)?;
-    let mut runs = Vec::new();
-    for mode in modes {
-        let r = if args.json {
-            harness::run(mode, &workload, &mut |_| {})
-        } else {
-            let bar = indicatif::ProgressBar::new(1000);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{prefix:>10} [{bar:40}] {elapsed}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            bar.set_prefix(mode.name());
-            let r = harness::run(mode, &workload, &mut |f| {
-                bar.set_position((f.clamp(0.0, 1.0) * 1000.0) as u64);
-            });
-            bar.finish_and_clear();
-            r
-        };
-        runs.push(r.with_context(|| format!("mode {mode}"))?);
-    }
-    if args.json {
-        println!("{}", report::json(&runs));
-    } else {
-        let w = &workload;
-        println!(
-            "hush bench: {} participant(s), {} sending, fan-out 1→{}, {} B frames, {}, {:.1} s per mode, suite {}",
-            w.participants(),
-            w.senders,
-            w.fanout(),
-            w.frame_size,
-            match w.rate {
-                Rate::Fps(f) => format!("{f} fps per sender"),
-                Rate::Max => "max rate".to_owned(),
-            },
-            w.duration.as_secs_f64(),
-            w.suite.name()
-        );
-        print!("{}", report::table(&runs));
-    }
-    Ok(())
+    hush_bench::run(&modes(&args.mode)?, &workload, args.json)
 }

@@ -1,5 +1,7 @@
 //! `hush demo`: the guided, self-checking walk through every claim (issue 5); the work is in
-//! `crate::demo`.
+//! the `hush-demo` crate.
+
+use super::Failure;
 
 /// `hush demo` options.
 #[derive(Debug, clap::Args)]
@@ -12,5 +14,17 @@ pub struct Args {
 
 /// Runs the demo; exits 1 unless every claim held.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    crate::demo::run(args.json)
+    let summary = hush_demo::run(args.json)?;
+    if summary.all_held() {
+        return Ok(());
+    }
+    Err(Failure {
+        code: 1,
+        message: format!(
+            "{} of {} claims did not hold",
+            summary.total - summary.passed,
+            summary.total
+        ),
+    }
+    .into())
 }

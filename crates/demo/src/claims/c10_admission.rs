@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::demo::verdict::{Claim, Saw, Verdict};
+use crate::verdict::{Claim, Saw, Verdict};
 
 /// What C10 observed.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -104,7 +104,7 @@ impl Claim for Obs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::verdict::Outcome;
+    use crate::verdict::Outcome;
 
     fn good() -> Obs {
         Obs {

@@ -12,10 +12,10 @@ use hush_wire::ParticipantId;
 
 use super::main_room::{answer, converge, keyed, send, stage};
 use super::{MAIN_ROOM, Run};
-use crate::demo::claims::c01_transport_vs_e2ee::TRANSPORT_STATUS;
-use crate::demo::claims::c02_connector::off_status;
-use crate::demo::scan::{self, hex_excerpt, quote};
-use crate::demo::world::{GUARD, Party, REGION};
+use crate::claims::c01_transport_vs_e2ee::TRANSPORT_STATUS;
+use crate::claims::c02_connector::off_status;
+use crate::scan::{self, hex_excerpt, quote};
+use crate::world::{GUARD, Party, REGION};
 
 const CONNECTOR: &str = "phone-gateway";
 

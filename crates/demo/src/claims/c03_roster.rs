@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::demo::verdict::{Claim, Saw, Verdict};
+use crate::verdict::{Claim, Saw, Verdict};
 
 /// What C3 observed.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -103,7 +103,7 @@ impl Claim for Obs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::verdict::Outcome;
+    use crate::verdict::Outcome;
 
     fn good() -> Obs {
         let admitted = vec!["A".to_string(), "B".to_string()];

@@ -14,8 +14,8 @@ use hush_wire::{ParticipantId, Target};
 
 use super::main_room::{converge, keyed, send};
 use super::{ALICE, BOB, CAROL, MAIN_ROOM, Run};
-use crate::demo::scan::hex_excerpt;
-use crate::demo::world::{GUARD, Log, Party};
+use crate::scan::hex_excerpt;
+use crate::world::{GUARD, Log, Party};
 
 /// The breakout room.
 const BREAKOUT: &str = "board-breakout-1";

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::demo::verdict::{Claim, Saw, Verdict, all_eq, all_same};
+use crate::verdict::{Claim, Saw, Verdict, all_eq, all_same};
 
 /// What C4 observed.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -86,7 +86,7 @@ impl Claim for Obs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::verdict::Outcome;
+    use crate::verdict::Outcome;
 
     fn good() -> Obs {
         let names = ["A", "B", "C"];

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::demo::verdict::{Claim, Saw, Verdict, all_eq};
+use crate::verdict::{Claim, Saw, Verdict, all_eq};
 
 /// The status every client must show while `name` is in the roster.
 pub fn off_status(name: &str) -> String {
@@ -114,7 +114,7 @@ impl Claim for Obs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::verdict::Outcome;
+    use crate::verdict::Outcome;
 
     fn good() -> Obs {
         Obs {

@@ -6,9 +6,9 @@ use hush_recording::{RecordKind, Recorder, RecordingError, RecordingKey};
 use hush_wire::ParticipantId;
 
 use super::{MAIN_ROOM, Run};
-use crate::demo::claims::Evidence;
-use crate::demo::claims::c05_features::Row;
-use crate::demo::scan::{self, hex_excerpt};
+use crate::claims::Evidence;
+use crate::claims::c05_features::Row;
+use crate::scan::{self, hex_excerpt};
 
 type Item = (RecordKind, String, Vec<u8>);
 
@@ -152,7 +152,7 @@ pub async fn finish(mut run: Run) -> anyhow::Result<Evidence> {
     ev.c4.relay_bytes_received = bytes;
     ev.c4.plaintext_hits = scan::hits(&files, &media);
 
-    ev.c5.table = crate::cmd::features::FEATURES
+    ev.c5.table = crate::features::FEATURES
         .iter()
         .map(|f| Row {
             feature: f.feature.to_owned(),

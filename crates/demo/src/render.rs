@@ -186,7 +186,7 @@ pub fn json(results: &[ClaimResult]) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::demo::verdict::Verdict;
+    use crate::verdict::Verdict;
 
     fn result(held: bool) -> ClaimResult {
         ClaimResult {

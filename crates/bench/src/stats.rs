@@ -97,6 +97,11 @@ impl Histogram {
         self.total
     }
 
+    /// Whether no sample was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
     /// The value at quantile `q` (0..=1) in nanoseconds: the midpoint of the bucket holding
     /// the sample of rank `ceil(q * n)`, capped at the largest sample. 0 when empty.
     pub fn quantile(&self, q: f64) -> u64 {

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::demo::verdict::{Claim, Saw, Verdict};
+use crate::verdict::{Claim, Saw, Verdict};
 
 /// What C11 observed.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -75,7 +75,7 @@ impl Claim for Obs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::verdict::Outcome;
+    use crate::verdict::Outcome;
 
     fn good() -> Obs {
         Obs {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::demo::verdict::{Claim, Saw, Verdict};
+use crate::verdict::{Claim, Saw, Verdict};
 
 /// The status line of a transport-mode client.
 pub const TRANSPORT_STATUS: &str = "e2ee: off (keys issued by the relay)";
@@ -115,7 +115,7 @@ impl Claim for Obs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::verdict::Outcome;
+    use crate::verdict::Outcome;
 
     pub(crate) fn good() -> Obs {
         Obs {

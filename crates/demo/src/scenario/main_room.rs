@@ -7,8 +7,8 @@ use bytes::BytesMut;
 use hush_client::{AdmissionRequest, Admit, ClientRole, DataKind, Meeting, MeetingEvent};
 
 use super::{ALICE, BOB, CAROL, MAIN_ROOM, Run};
-use crate::demo::claims::c09_codes::Stage;
-use crate::demo::world::{GUARD, Party, World};
+use crate::claims::c09_codes::Stage;
+use crate::world::{GUARD, Party, World};
 
 /// The host role the demo plays: it answers every join request itself.
 pub fn host_role() -> ClientRole {

@@ -1,5 +1,7 @@
-//! `hush bench`: frame throughput, latency, CPU and memory through an embedded relay on
-//! loopback, mode after mode in one process (issue 6; BENCHMARKS.md explains every number).
+//! hush-bench: `hush bench`, frame throughput, latency, CPU and memory through an embedded relay
+//! on loopback, mode after mode in one process (issue 6; BENCHMARKS.md explains every number).
+//! Not published: the `hush` binary parses the command line and calls [`run`]; the allocation
+//! test (`tests/bench_alloc.rs`) uses [`baseline`].
 //!
 //! - [`harness`]: one run: runtimes, server, participants, senders, receivers, measurement.
 //! - [`baseline`]: the servers the hush relay is compared with (`quinn-min`; `udp-floor` has
@@ -8,6 +10,8 @@
 //! - [`stats`], [`sys`]: latency histogram and clock; per-thread CPU and peak RSS.
 //! - [`report`]: the `--json` object, the table and the ratios.
 //! - [`sink`]: the legacy UDP endpoint of the `connector` mode.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod baseline;
 pub mod codec;
@@ -21,6 +25,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use hush_frame::CipherSuite;
 
 /// What a run measures.
@@ -270,4 +275,50 @@ impl RunResult {
         let k = self.frames_delivered as f64 / 1000.0;
         (self.relay_cpu_s / k, self.clients_cpu_s / k)
     }
+}
+
+/// Runs `hush bench`: each of `modes` in turn on `workload`, then prints the results, as one JSON
+/// object `{"runs":[...]}` with `json` and nothing else, otherwise a progress bar per mode, a
+/// line describing the workload and the table.
+pub fn run(modes: &[Mode], workload: &Workload, json: bool) -> anyhow::Result<()> {
+    let mut runs = Vec::new();
+    for &mode in modes {
+        let r = if json {
+            harness::run(mode, workload, &mut |_| {})
+        } else {
+            let bar = indicatif::ProgressBar::new(1000);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{prefix:>10} [{bar:40}] {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(mode.name());
+            let r = harness::run(mode, workload, &mut |f| {
+                bar.set_position((f.clamp(0.0, 1.0) * 1000.0) as u64);
+            });
+            bar.finish_and_clear();
+            r
+        };
+        runs.push(r.with_context(|| format!("mode {mode}"))?);
+    }
+    if json {
+        println!("{}", report::json(&runs));
+    } else {
+        let w = workload;
+        println!(
+            "hush bench: {} participant(s), {} sending, fan-out 1→{}, {} B frames, {}, {:.1} s per mode, suite {}",
+            w.participants(),
+            w.senders,
+            w.fanout(),
+            w.frame_size,
+            match w.rate {
+                Rate::Fps(f) => format!("{f} fps per sender"),
+                Rate::Max => "max rate".to_owned(),
+            },
+            w.duration.as_secs_f64(),
+            w.suite.name()
+        );
+        print!("{}", report::table(&runs));
+    }
+    Ok(())
 }

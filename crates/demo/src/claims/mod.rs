@@ -64,7 +64,7 @@ pub fn results(e: Evidence, sabotage: &[String]) -> Vec<ClaimResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::verdict::Outcome;
+    use crate::verdict::Outcome;
 
     #[test]
     fn empty_evidence_never_passes() {

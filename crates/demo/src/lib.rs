@@ -1,16 +1,21 @@
-//! `hush demo`: every claim of CLAIMS.md, live, in one process, with verdicts computed from
-//! what the parties observed (issue 5).
+//! hush-demo: `hush demo`, every claim of CLAIMS.md, live, in one process, with verdicts
+//! computed from what the parties observed (issue 5). Not published: the `hush` binary is its
+//! one user (`hush demo`, `hush features`).
 //!
 //! - [`world`]: the temp dir, the embedded relays, parties with awaitable event logs;
 //! - [`scenario`]: the live run that fills in each claim's observations;
 //! - [`claims`]: per claim, the observations, a pure `judge`, a sabotage hook;
 //! - [`verdict`]: checks and outcomes; [`render`]: terminal and JSON output; [`scan`]: searching
-//!   what the relay kept.
+//!   what the relay kept;
+//! - [`features`]: the feature table of claim C5 (also printed by `hush features`).
 //!
 //! `HUSH_DEMO_SABOTAGE=C1[,C5…]` corrupts one observation of each named claim before judging,
 //! so a test can see the verdict turn to `fail` end to end.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod claims;
+pub mod features;
 pub mod render;
 pub mod scan;
 pub mod scenario;
@@ -23,7 +28,6 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::cmd::Failure;
 use render::Style;
 
 /// The environment variable naming claims to sabotage (comma-separated ids).
@@ -38,9 +42,25 @@ fn sabotage_list() -> Vec<String> {
         .collect()
 }
 
-/// Runs the demo, prints the report (text or JSON) and fails with exit code 1 unless every
-/// claim held.
-pub fn run(json: bool) -> anyhow::Result<()> {
+/// How many of the claims held in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Claims whose every check held.
+    pub passed: usize,
+    /// Claims judged.
+    pub total: usize,
+}
+
+impl Summary {
+    /// Whether every claim held.
+    pub fn all_held(&self) -> bool {
+        self.passed == self.total
+    }
+}
+
+/// Runs the demo and prints the report (text or JSON); says how many claims held (the `hush`
+/// binary exits 1 unless all did).
+pub fn run(json: bool) -> anyhow::Result<Summary> {
     let style = Style::new(!json && std::io::stdout().is_terminal());
     let started = Instant::now();
     if !json {
@@ -65,17 +85,8 @@ pub fn run(json: bool) -> anyhow::Result<()> {
             render::text(style, &results, started.elapsed().as_secs_f64())
         );
     }
-    let passed = render::passed(&results);
-    if passed == results.len() {
-        Ok(())
-    } else {
-        Err(anyhow::Error::new(Failure {
-            code: 1,
-            message: format!(
-                "{} of {} claims did not hold",
-                results.len() - passed,
-                results.len()
-            ),
-        }))
-    }
+    Ok(Summary {
+        passed: render::passed(&results),
+        total: results.len(),
+    })
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::demo::verdict::{Claim, Saw, Verdict, all_same};
+use crate::verdict::{Claim, Saw, Verdict, all_same};
 
 /// The codes of every client at one point of the meeting.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -76,7 +76,7 @@ impl Claim for Obs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::verdict::Outcome;
+    use crate::verdict::Outcome;
 
     fn stage(code: &str) -> Stage {
         Stage {

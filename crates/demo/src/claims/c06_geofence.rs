@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::demo::verdict::{Claim, Saw, Verdict};
+use crate::verdict::{Claim, Saw, Verdict};
 
 /// What C6 observed.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -82,7 +82,7 @@ impl Claim for Obs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::verdict::Outcome;
+    use crate::verdict::Outcome;
 
     fn good() -> Obs {
         Obs {
