@@ -302,35 +302,37 @@ impl Driver {
         self.events.push(ev);
     }
 
-    /// Handles a command; returns true when the meeting is over.
+    /// Handles a command; returns true when the meeting is over. The reply goes after the
+    /// core's outputs are applied, so a caller sees the new epoch's code once `rekey` returns.
     async fn on_command(&mut self, cmd: Command) -> bool {
         let now = self.now();
         let relay = self.cfg.relay;
         let err = move |e| meeting_error(e, relay);
-        match cmd {
+        let (r, reply) = match cmd {
             Command::Admit {
                 relay_id,
                 yes,
                 reply,
-            } => {
-                let _ = reply.send(self.session.admit(now, relay_id, yes).map_err(err));
-            }
-            Command::Rekey { reply } => {
-                let _ = reply.send(self.session.rekey(now).map_err(err));
-            }
+            } => (self.session.admit(now, relay_id, yes).map_err(err), reply),
+            Command::Rekey { reply } => (self.session.rekey(now).map_err(err), reply),
             Command::Lock { locked, reply } => {
-                let _ = reply.send(self.session.set_locked(now, locked).map_err(err));
+                (self.session.set_locked(now, locked).map_err(err), reply)
             }
-            Command::KeyRunningOut => self.session.key_running_out(now),
             Command::LeaveKeepKeys { reply } => {
-                let _ = reply.send(self.session.leave_keeping_keys().map_err(err));
+                (self.session.leave_keeping_keys().map_err(err), reply)
+            }
+            Command::KeyRunningOut => {
+                self.session.key_running_out(now);
+                return false;
             }
             Command::Leave { reply } => {
                 self.quit().await;
                 let _ = reply.send(Ok(()));
                 return true;
             }
-        }
+        };
+        self.flush().await;
+        let _ = reply.send(r);
         false
     }
 

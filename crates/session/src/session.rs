@@ -290,6 +290,7 @@ impl Session {
 
     fn end(&mut self, reason: EndReason) {
         if self.ended.is_none() {
+            self.host_away_since = None;
             self.keys.push_back(KeyUpdate::Clear);
             self.keys.push_back(KeyUpdate::Ready {
                 epoch: 0,

@@ -209,6 +209,9 @@ impl Session {
 
     /// Earliest time (ms) at which [`Session::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<u64> {
+        if self.ended.is_some() {
+            return None;
+        }
         match &self.mode {
             Mode::Host(h) => [
                 Some(h.host.poll_timeout()),
