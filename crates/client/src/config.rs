@@ -92,7 +92,7 @@ impl MeetingConfig {
     /// hosting or a pinned host key, which only mean something with client-made keys.
     pub fn validate(&self) -> Result<(), MeetingError> {
         hush_session::Session::check(&self.session_config())
-            .map_err(|e| crate::driver::meeting_error(e, self.relay))
+            .map_err(|e| crate::error::meeting_error(e, self.relay))
     }
 
     /// The meeting core's part of this configuration.

@@ -10,14 +10,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hush_session::{Event, KeyUpdate, Refusal, Session, SessionError};
+
+use crate::error::meeting_error;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::MeetingConfig;
+use crate::connect::connect_and_join;
 use crate::error::MeetingError;
 use crate::event::MeetingEvent;
 use crate::keys::Inbound;
 use crate::lanes::EventTx;
-use crate::meeting::connect_and_join;
 use crate::net::{self, RelayConnection};
 use crate::shared::{Shared, lock};
 use crate::stats::Counters;
@@ -63,19 +65,6 @@ pub(crate) struct Driver {
 
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// A core refusal as the library's error, naming the relay where it matters.
-pub(crate) fn meeting_error(e: SessionError, relay: std::net::SocketAddr) -> MeetingError {
-    match e {
-        SessionError::Group(e) => MeetingError::Group(e),
-        SessionError::NotHost => MeetingError::NotHost,
-        SessionError::NoSuchRequest(id) => MeetingError::NoSuchRequest(id),
-        SessionError::RelayKeys { downgrade: true } => MeetingError::Downgrade { relay },
-        SessionError::RelayKeys { .. } => MeetingError::TransportRefused { relay },
-        SessionError::Config(why) => MeetingError::Config(why.to_owned()),
-        _ => MeetingError::NotReady,
-    }
 }
 
 impl Driver {

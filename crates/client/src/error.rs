@@ -69,3 +69,21 @@ pub enum MeetingError {
     #[error("timed out")]
     Timeout,
 }
+
+/// A core refusal as the library's error, naming the relay where it matters.
+pub(crate) fn meeting_error(
+    e: hush_session::SessionError,
+    relay: std::net::SocketAddr,
+) -> MeetingError {
+    match e {
+        hush_session::SessionError::Group(e) => MeetingError::Group(e),
+        hush_session::SessionError::NotHost => MeetingError::NotHost,
+        hush_session::SessionError::NoSuchRequest(id) => MeetingError::NoSuchRequest(id),
+        hush_session::SessionError::RelayKeys { downgrade: true } => {
+            MeetingError::Downgrade { relay }
+        }
+        hush_session::SessionError::RelayKeys { .. } => MeetingError::TransportRefused { relay },
+        hush_session::SessionError::Config(why) => MeetingError::Config(why.to_owned()),
+        _ => MeetingError::NotReady,
+    }
+}

@@ -25,6 +25,7 @@
 
 pub mod blob;
 mod config;
+mod connect;
 mod driver;
 mod error;
 mod event;

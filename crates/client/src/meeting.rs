@@ -14,17 +14,18 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use hush_group::RosterView;
-use hush_wire::{ErrorCode, RelayMode, Target};
+use hush_wire::{RelayMode, Target};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::blob::{AfterClassByte, DATA_AAD, DataKind, MAX_DATA_PAYLOAD, data_plaintext};
 use crate::config::MeetingConfig;
+use crate::connect::connect_and_join;
 use crate::driver::{Command, Driver};
 use crate::error::MeetingError;
 use crate::event::E2eeStatus;
 use crate::keys::Inbound;
 use crate::lanes::{MeetingEvents, lanes};
-use crate::net::{self, ConnectOptions, MediaPath};
+use crate::net::{self, MediaPath};
 use crate::shared::{REKEY_MARGIN, Ready, SealState, Shared, lock};
 use crate::stats::{Counters, Stats};
 
@@ -45,44 +46,6 @@ impl std::fmt::Debug for Meeting {
             .finish_non_exhaustive()
     }
 }
-
-/// Connects and joins the room. `allow_transport`: whether relay-issued keys are acceptable
-/// (the user opted in and the meeting never ran on client-made keys): otherwise a relay whose
-/// `Hello` says transport is refused before the `Join` (SPEC §12.5).
-pub(crate) async fn connect_and_join(
-    config: &MeetingConfig,
-    inbound: Arc<Inbound>,
-    allow_transport: bool,
-) -> Result<(net::RelayConnection, net::Events, net::Joined), MeetingError> {
-    let options = ConnectOptions {
-        allow_regions: config.allow_regions.clone(),
-        // Blobs (up to 256 KiB each) from the relay to the driver, which never waits on the
-        // application: a short queue, so what waits here is bounded in bytes (16 MiB) and the
-        // rest waits in the relay's own byte-bounded queue (SPEC §7.4, §11.5).
-        event_capacity: NET_EVENTS,
-        ..ConnectOptions::default()
-    };
-    let (conn, events) =
-        net::connect_with_sink(config.relay, config.trust.clone(), options, Some(inbound)).await?;
-    // One unauthenticated byte of the relay's Hello must not decide whether the meeting is end
-    // to end encrypted: relay-issued keys only when the user asked for them (SPEC §12.5).
-    if conn.relay_mode() == RelayMode::Transport && !allow_transport {
-        conn.refuse(ErrorCode::MODE_REFUSED, "client refuses relay-issued keys");
-        return Err(MeetingError::TransportRefused {
-            relay: config.relay,
-        });
-    }
-    match conn.join(&config.room).await {
-        Ok(joined) => Ok((conn, events, joined)),
-        Err(e) => {
-            conn.close().await;
-            Err(e.into())
-        }
-    }
-}
-
-/// Connection events (blobs, peers) queued between the network reader and the driver.
-const NET_EVENTS: usize = 64;
 
 impl Meeting {
     /// Connects to the relay (pinning its certificate, checking its region before sending

@@ -16,9 +16,11 @@
 pub mod blob;
 mod config;
 pub mod guard;
+mod output;
 mod session;
 mod status;
 
 pub use config::{Admit, ClientRole, SessionConfig};
-pub use session::{Event, KeyUpdate, MAX_PENDING, Session, SessionError, Transmit};
+pub use output::{Event, KeyUpdate, SessionError, Transmit};
+pub use session::{MAX_PENDING, Session};
 pub use status::{AdmissionRequest, E2eeStatus, EndReason, IssuedRefusal, Refusal};
