@@ -3,7 +3,7 @@
 //! application can query, and the counters.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use hush_frame::Sealer;
 use hush_group::RosterView;
@@ -17,9 +17,7 @@ use crate::stats::Counters;
 /// Ask for a new epoch when a sending key has fewer frames left than this (SPEC §11.4).
 pub(crate) const REKEY_MARGIN: u64 = 1 << 20;
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
+pub(crate) use hush_wire::sync::lock;
 
 /// The sending key of the current epoch.
 pub(crate) struct SealState {
@@ -69,10 +67,7 @@ impl Shared {
     }
 
     pub(crate) fn conn(&self) -> Option<Arc<RelayConnection>> {
-        self.conn
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        hush_wire::sync::read(&self.conn).clone()
     }
 
     pub(crate) fn set_conn(&self, conn: Option<Arc<RelayConnection>>) {
@@ -81,7 +76,7 @@ impl Shared {
             v.region = c.relay_region().to_owned();
             v.mode = Some(c.relay_mode());
         }
-        *self.conn.write().unwrap_or_else(PoisonError::into_inner) = conn;
+        *hush_wire::sync::write(&self.conn) = conn;
     }
 
     pub(crate) fn set_sealer(&self, s: Option<SealState>) {
