@@ -201,11 +201,19 @@ impl Driver {
                 tracing::debug!(error = %e, "send failed");
             }
         }
+        // Readiness is published last, so a waiter sees the epoch's roster, code and status.
+        let mut ready = None;
         while let Some(k) = self.session.poll_key_update() {
-            self.apply(k);
+            match k {
+                KeyUpdate::Ready { epoch, others } => ready = Some((epoch, others)),
+                k => self.apply(k),
+            }
         }
         while let Some(ev) = self.session.poll_event() {
             self.emit(ev);
+        }
+        if let Some((epoch, others)) = ready {
+            self.shared.set_ready(epoch, others);
         }
     }
 
@@ -240,10 +248,6 @@ impl Driver {
             KeyUpdate::Freeze => {
                 keys.frozen = true;
                 self.shared.set_sealer(None);
-                Ok(Vec::new())
-            }
-            KeyUpdate::Ready { epoch, others } => {
-                self.shared.set_ready(epoch, others);
                 Ok(Vec::new())
             }
             _ => Ok(Vec::new()),
