@@ -201,23 +201,32 @@ impl Driver {
                 tracing::debug!(error = %e, "send failed");
             }
         }
-        // Readiness is published last, so a waiter sees the epoch's roster, code and status.
+        // What the handles can query (roster, code, status) changes before the keys do, and
+        // readiness last, so nobody sees an epoch's keys beside the previous epoch's code; the
+        // events reach the application after both.
+        let mut out = Vec::new();
+        while let Some(ev) = self.session.poll_event() {
+            out.extend(self.note(ev));
+        }
         let mut ready = None;
+        let mut held = Vec::new();
         while let Some(k) = self.session.poll_key_update() {
             match k {
                 KeyUpdate::Ready { epoch, others } => ready = Some((epoch, others)),
-                k => self.apply(k),
+                k => held.extend(self.apply(k)),
             }
         }
-        while let Some(ev) = self.session.poll_event() {
-            self.emit(ev);
+        for ev in out.into_iter().chain(held) {
+            self.events.push(ev);
         }
         if let Some((epoch, others)) = ready {
             self.shared.set_ready(epoch, others);
         }
     }
 
-    fn apply(&self, k: KeyUpdate) {
+    /// Applies one key change to the media path; returns the events it released (frames held
+    /// for the new epoch) or a refusal.
+    fn apply(&self, k: KeyUpdate) -> Vec<MeetingEvent> {
         let now = self.now();
         let mut keys = self.inbound.keys();
         let r = match k {
@@ -254,13 +263,24 @@ impl Driver {
         };
         drop(keys);
         match r {
-            Ok(data) => data.into_iter().for_each(|ev| self.events.push(ev)),
-            Err(reason) => self.emit(Event::Refused { from: 0, reason }),
+            Ok(data) => data,
+            Err(reason) => self
+                .note(Event::Refused { from: 0, reason })
+                .into_iter()
+                .collect(),
         }
     }
 
     /// One core event to the application (and the state the handles can query).
     fn emit(&self, ev: Event) {
+        if let Some(ev) = self.note(ev) {
+            self.events.push(ev);
+        }
+    }
+
+    /// Records what a core event changes (the handles' view, the counters) and returns what
+    /// the application is to be told.
+    fn note(&self, ev: Event) -> Option<MeetingEvent> {
         let c = &self.shared.counters;
         let ev = match ev {
             Event::RosterChanged(view) => {
@@ -290,9 +310,9 @@ impl Driver {
                 self.shared.set_ended();
                 MeetingEvent::Ended(why)
             }
-            _ => return,
+            _ => return None,
         };
-        self.events.push(ev);
+        Some(ev)
     }
 
     /// Handles a command; returns true when the meeting is over. The reply goes after the
