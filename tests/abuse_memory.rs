@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hush_client::net::{self, ConnectOptions};
 use hush_client::{ClientRole, Meeting, MeetingEvent, TrustAnchor};
-use hush_frame::Header;
 use hush_group::{Identity, Member, MemberConfig, Message};
 use hush_testkit::RelayProcess;
 use hush_wire::{ParticipantId, Target};
@@ -47,11 +46,9 @@ impl Drop for Kill {
     }
 }
 
+/// A media frame with a valid SFrame header for `kid` and `len` bytes of junk.
 fn frame(kid: u64, ctr: u64, len: usize) -> Bytes {
-    let h = Header { kid, ctr };
-    let mut b = vec![0u8; h.encoded_len() + len];
-    h.encode(&mut b).unwrap();
-    Bytes::from(b)
+    hush_testkit::sframe_frame(kid, ctr, len, 0)
 }
 
 /// One attacker until `until`: every attack a room member can make, inside its relay budget.

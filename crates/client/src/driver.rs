@@ -418,11 +418,10 @@ impl Driver {
             e => e,
         };
         self.conn.close().await;
-        self.emit(Event::Ended(hush_session::EndReason::Downgrade(
-            why.to_string(),
-        )));
-        self.inbound.keys().clear();
-        self.shared.set_ready(0, 0);
+        // The core ends the meeting as it does for any other reason (keys, readiness, event).
+        self.session
+            .end(hush_session::EndReason::Downgrade(why.to_string()));
+        self.flush().await;
         false
     }
 }

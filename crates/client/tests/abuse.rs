@@ -13,7 +13,6 @@ use bytes::{Bytes, BytesMut};
 use common::*;
 use hush_client::net::{self, ConnectOptions, RelayConnection};
 use hush_client::{Admit, ClientRole, Meeting, MeetingEvent, MeetingEvents, Stats, TrustAnchor};
-use hush_frame::Header;
 use hush_group::{Identity, Member, MemberConfig};
 use hush_testkit::HostileRelay;
 use hush_testkit::meeting::config;
@@ -44,10 +43,7 @@ fn to(id: u64) -> Target {
 
 /// A media frame with a valid SFrame header for `kid` and `len` bytes of junk.
 fn frame(kid: u64, ctr: u64, len: usize) -> Bytes {
-    let h = Header { kid, ctr };
-    let mut b = vec![0u8; h.encoded_len() + len];
-    h.encode(&mut b).unwrap();
-    Bytes::from(b)
+    hush_testkit::sframe_frame(kid, ctr, len, 0)
 }
 
 async fn wait_stat(m: &Meeting, what: &str, f: impl Fn(&Stats) -> u64, n: u64) {

@@ -14,8 +14,9 @@ use common::*;
 use hush_client::{Admit, ClientRole, E2eeStatus, MeetingError, MeetingEvent};
 use hush_keyservice::{KeyService, KeyServiceConfig};
 use hush_relay::{CertSource, Relay, RelayConfig};
+use hush_testkit::meeting::config;
 
-/// A fixed certificate, so a restarted relay keeps the pin.
+/// A fixed certificate (the testkit's), so a restarted relay keeps the pin.
 struct Cert {
     _dir: TempDir,
     cert: std::path::PathBuf,
@@ -25,15 +26,13 @@ struct Cert {
 impl Cert {
     fn new() -> Self {
         let dir = TempDir::new("downgrade");
-        let ck = rcgen::generate_simple_self_signed(vec!["hush-relay".to_owned()]).unwrap();
-        let cert = dir.path().join("cert.pem");
-        let key = dir.path().join("key.pem");
-        std::fs::write(&cert, ck.cert.pem()).unwrap();
-        std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+        let (cert, key) =
+            hush_testkit::write_pem(dir.path(), &hush_testkit::SelfSigned::generate().unwrap())
+                .unwrap();
         Cert {
             _dir: dir,
-            cert,
-            key,
+            cert: cert.into(),
+            key: key.into(),
         }
     }
 
@@ -119,11 +118,7 @@ async fn restart_into_transport(guest_allows_transport: bool) {
     let addr = relay.local_addr();
     let pin = relay.cert_sha256();
     let running = relay.spawn();
-    let mk = |name: &str, role| {
-        hush_client::MeetingConfig::new(addr, hush_client::TrustAnchor::Sha256(pin), "dg", name)
-            .unwrap()
-            .with_role(role)
-    };
+    let mk = |name: &str, role| config(addr, pin, "dg", name, role);
     let (host, mut hev) = join(mk("H", host_role())).await;
     let mut gcfg = mk("G", ClientRole::Guest);
     gcfg.allow_transport = guest_allows_transport;
@@ -188,11 +183,7 @@ async fn hostile_status_is_emitted_on_every_change_across_reconnects() {
     let addr = relay.local_addr();
     let pin = relay.cert_sha256();
     let running = relay.spawn();
-    let mk = |name: &str, role| {
-        hush_client::MeetingConfig::new(addr, hush_client::TrustAnchor::Sha256(pin), "st", name)
-            .unwrap()
-            .with_role(role)
-    };
+    let mk = |name: &str, role| config(addr, pin, "st", name, role);
     let mut gcfg = mk("G", ClientRole::Guest);
     gcfg.allow_transport = true;
     let (guest, mut gev) = join(gcfg).await;

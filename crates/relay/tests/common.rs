@@ -27,10 +27,7 @@ pub async fn client(r: &RunningRelay) -> (RelayConnection, Events) {
 
 /// An SFrame-shaped frame: a real header (kid, ctr) then `len` filler bytes.
 pub fn frame(kid: u64, ctr: u64, len: usize, fill: u8) -> Bytes {
-    let (h, n) = Header { kid, ctr }.to_array();
-    let mut v = h[..n].to_vec();
-    v.resize(n + len, fill);
-    Bytes::from(v)
+    hush_testkit::sframe_frame(kid, ctr, len, fill)
 }
 
 pub fn header(frame: &[u8]) -> Header {

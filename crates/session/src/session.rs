@@ -184,7 +184,9 @@ impl Session {
         }
     }
 
-    fn end(&mut self, reason: EndReason) {
+    /// Ends the meeting for `reason` (the driver's own reasons too, e.g. a reconnect to a relay
+    /// that now issues the keys): every key erased, readiness withdrawn, [`Event::Ended`] once.
+    pub fn end(&mut self, reason: EndReason) {
         if self.ended.is_none() {
             self.host_away_since = None;
             self.keys.push_back(KeyUpdate::Clear);
@@ -244,7 +246,7 @@ impl Session {
                     .host
                     .reconnected(your_id, participants, &mut self.rng, now)?;
                 h.guard.epoch_started(now);
-                self.apply_step(step, now);
+                self.apply_step(step);
             }
             (_, ClientRole::Host { .. }) => {
                 let config = HostConfig {
@@ -271,7 +273,7 @@ impl Session {
                     admitted: HashMap::new(),
                     guard,
                 }));
-                self.apply_step(step, now);
+                self.apply_step(step);
             }
             _ => {
                 // A fresh member state and session HPKE key, the host key pinned before.

@@ -29,3 +29,12 @@ pub use process::{RelayProcess, cpu_seconds, peak_rss_kib, udp_rcvbuf_errors, wr
 pub use relay::{HostileRelay, Record};
 pub use tamper::{Delivery, Fate, Kind, Out, Tamper};
 pub use tls::SelfSigned;
+
+/// An SFrame-shaped media frame: a real header (`kid`, `ctr`, SPEC §2.2) then `len` bytes of
+/// `fill`, which no key opens (what an attacker or a load test sends).
+pub fn sframe_frame(kid: u64, ctr: u64, len: usize, fill: u8) -> bytes::Bytes {
+    let (h, n) = hush_wire::sframe_header::Header { kid, ctr }.to_array();
+    let mut v = h[..n].to_vec();
+    v.resize(n + len, fill);
+    bytes::Bytes::from(v)
+}

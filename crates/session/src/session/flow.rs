@@ -24,7 +24,7 @@ impl Session {
                         if !step.outgoing.is_empty() {
                             h.guard.epoch_started(now);
                         }
-                        self.apply_step(step, now);
+                        self.apply_step(step);
                     }
                     Ok(HostInput::Join(p)) => self.on_join_request(now, p),
                     Ok(_) => {}
@@ -111,12 +111,12 @@ impl Session {
         }
         h.guard.epoch_started(now);
         match h.host.rekey(&mut self.rng, now) {
-            Ok(step) => self.apply_step(step, now),
+            Ok(step) => self.apply_step(step),
             Err(e) => tracing::warn!(error = %e, "cannot start an epoch"),
         }
     }
 
-    pub(super) fn apply_step(&mut self, step: Step, _now: u64) {
+    pub(super) fn apply_step(&mut self, step: Step) {
         for out in step.outgoing {
             match out {
                 Outgoing::Broadcast(b) => self.send(Target::All, b),
@@ -251,7 +251,7 @@ impl Session {
                     h.host.handle_timeout(now, &mut self.rng)
                 };
                 match r {
-                    Ok(step) => self.apply_step(step, now),
+                    Ok(step) => self.apply_step(step),
                     Err(e) => tracing::warn!(error = %e, "host timer failed"),
                 }
             }
@@ -285,7 +285,7 @@ impl Session {
             }
             _ => return Err(SessionError::NotHost),
         };
-        self.apply_step(step, now);
+        self.apply_step(step);
         Ok(())
     }
 
