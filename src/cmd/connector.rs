@@ -81,6 +81,7 @@ async fn session(args: Args, cfg: MeetingConfig, sinks: SinkConfig) -> anyhow::R
     let result = tokio::select! {
         r = listen(&connector, events) => r,
         _ = tokio::signal::ctrl_c() => { eprintln!("interrupted: leaving"); Ok(()) }
+        () = super::signal::terminated() => { eprintln!("terminated: leaving"); Ok(()) }
     };
     let stats = connector.stop().await;
     match &stats {

@@ -152,16 +152,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     r
 }
 
-/// Resolves on SIGTERM (Unix); never elsewhere.
-async fn terminated() {
-    #[cfg(unix)]
-    if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        s.recv().await;
-        return;
-    }
-    std::future::pending::<()>().await;
-}
-
 async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
     if let Some(dir) = &args.recv_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -209,7 +199,7 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
     let result = tokio::select! {
         r = work => r,
         _ = tokio::signal::ctrl_c() => { eprintln!("interrupted: leaving"); Ok(()) }
-        () = terminated() => { eprintln!("terminated: leaving"); Ok(()) }
+        () = super::signal::terminated() => { eprintln!("terminated: leaving"); Ok(()) }
         _ = idle_rx.recv() => { eprintln!("idle: leaving"); Ok(()) }
         r = listener => match r {
             Ok(Ok(())) => Ok(()),

@@ -36,7 +36,8 @@ pub(crate) fn mode_refusal(e: MeetingError) -> anyhow::Error {
 /// Where the meeting is: the relay, how to trust it, and the room.
 #[derive(Debug, clap::Args)]
 pub struct RelayArgs {
-    /// Relay address (host:port).
+    /// Relay address (host:port), or several comma-separated relays of one deployment: the
+    /// meeting starts on the first and moves to the next when one goes away or is lost.
     #[arg(long)]
     pub relay: String,
     /// SHA-256 of the relay's certificate (64 hex digits), as the relay prints it.
@@ -85,7 +86,15 @@ pub(crate) fn meeting_config(
     name: &str,
     policy: &PolicyArgs,
 ) -> anyhow::Result<MeetingConfig> {
-    let mut cfg = MeetingConfig::new(resolve(&relay.relay)?, trust, &relay.room, name)?;
+    let mut relays = relay
+        .relay
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(resolve);
+    let first = relays.next().context("--relay names no relay")??;
+    let mut cfg = MeetingConfig::new(first, trust, &relay.room, name)?;
+    cfg.alternates = relays.collect::<anyhow::Result<_>>()?;
     if let Some(path) = &policy.identity {
         cfg.identity = hush_client::load_identity(path)?;
     }
@@ -196,6 +205,9 @@ pub(crate) fn print_session_event(ev: &MeetingEvent) -> anyhow::Result<bool> {
             }
         }
         MeetingEvent::Reconnected => eprintln!("reconnected"),
+        MeetingEvent::Moved { relay, region } => {
+            eprintln!("moved to relay {relay} (region \"{}\")", Escaped(region));
+        }
         MeetingEvent::HostAway { grace } => eprintln!(
             "the host left the room: keeping the current keys for up to {} s while it may come \
              back",

@@ -14,6 +14,7 @@ mod meeting;
 pub mod recording;
 mod recv_dir;
 pub mod relay;
+mod signal;
 
 /// hush: end-to-end encrypted meetings over an untrusted relay.
 #[derive(Debug, Parser)]

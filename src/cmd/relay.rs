@@ -74,6 +74,10 @@ pub struct Args {
     /// QUIC idle timeout in seconds.
     #[arg(long)]
     idle_timeout: Option<u64>,
+    /// On SIGTERM/SIGINT: seconds connected clients get to move to another relay (they are
+    /// told GOING_AWAY) before the relay closes what is left and exits 0 (0..=300).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=300))]
+    drain_secs: u64,
 }
 
 impl Args {
@@ -117,6 +121,7 @@ impl Args {
         if self.metrics.is_some() {
             cfg.metrics = self.metrics;
         }
+        cfg.drain = std::time::Duration::from_secs(self.drain_secs);
         Ok(cfg)
     }
 }

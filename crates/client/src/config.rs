@@ -18,6 +18,10 @@ pub use hush_session::{Admit, ClientRole};
 pub struct MeetingConfig {
     /// The relay's UDP address.
     pub relay: SocketAddr,
+    /// More relays of the same deployment, tried in order after `relay` when the current one
+    /// goes away (`GOING_AWAY`, SPEC §7.11) or is lost; each is trusted by the same
+    /// [`TrustAnchor`] and checked against the same region policy.
+    pub alternates: Vec<SocketAddr>,
     /// How to trust the relay's certificate.
     pub trust: TrustAnchor,
     /// Room name (1..=255 bytes).
@@ -69,6 +73,7 @@ impl MeetingConfig {
     ) -> Result<Self, MeetingError> {
         Ok(MeetingConfig {
             relay,
+            alternates: Vec::new(),
             trust,
             room: room.into(),
             name: name.into(),
@@ -93,6 +98,13 @@ impl MeetingConfig {
     pub fn validate(&self) -> Result<(), MeetingError> {
         hush_session::Session::check(&self.session_config())
             .map_err(|e| crate::error::meeting_error(e, self.relay))
+    }
+
+    /// Every relay this meeting may use, `relay` first.
+    pub(crate) fn relays(&self) -> Vec<SocketAddr> {
+        let mut all = vec![self.relay];
+        all.extend(self.alternates.iter().filter(|a| **a != self.relay));
+        all
     }
 
     /// The meeting core's part of this configuration.

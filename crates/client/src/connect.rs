@@ -2,6 +2,7 @@
 //! connect with this meeting's options, the key-mode policy of SPEC §12.5 before anything is
 //! sent, then the room's `Join`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use hush_wire::{ErrorCode, RelayMode};
@@ -16,6 +17,7 @@ use crate::net::{self, ConnectOptions};
 /// `Hello` says transport is refused before the `Join` (SPEC §12.5).
 pub(crate) async fn connect_and_join(
     config: &MeetingConfig,
+    relay: SocketAddr,
     inbound: Arc<Inbound>,
     allow_transport: bool,
 ) -> Result<(net::RelayConnection, net::Events, net::Joined), MeetingError> {
@@ -28,14 +30,12 @@ pub(crate) async fn connect_and_join(
         ..ConnectOptions::default()
     };
     let (conn, events) =
-        net::connect_with_sink(config.relay, config.trust.clone(), options, Some(inbound)).await?;
+        net::connect_with_sink(relay, config.trust.clone(), options, Some(inbound)).await?;
     // One unauthenticated byte of the relay's Hello must not decide whether the meeting is end
     // to end encrypted: relay-issued keys only when the user asked for them (SPEC §12.5).
     if conn.relay_mode() == RelayMode::Transport && !allow_transport {
         conn.refuse(ErrorCode::MODE_REFUSED, "client refuses relay-issued keys");
-        return Err(MeetingError::TransportRefused {
-            relay: config.relay,
-        });
+        return Err(MeetingError::TransportRefused { relay });
     }
     match conn.join(&config.room).await {
         Ok(joined) => Ok((conn, events, joined)),

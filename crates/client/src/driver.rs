@@ -58,6 +58,8 @@ pub(crate) struct Driver {
     net: net::Events,
     cmds: mpsc::Receiver<Command>,
     events: EventTx,
+    /// Index in `cfg.relays()` of the relay in use.
+    at: usize,
     start: Instant,
     /// The keys and the media receive path, shared with the connection's readers.
     inbound: Arc<Inbound>,
@@ -90,10 +92,11 @@ impl Driver {
             net,
             cmds,
             events,
+            at: 0,
             start: Instant::now(),
             inbound,
         };
-        d.connected(&joined)
+        d.connected(&joined, true)
             .map_err(|e| meeting_error(e, d.cfg.relay))?;
         d.flush().await;
         Ok(d)
@@ -103,9 +106,16 @@ impl Driver {
         ms(self.start.elapsed())
     }
 
-    fn connected(&mut self, joined: &net::Joined) -> Result<(), SessionError> {
+    /// The room is joined. `same_relay`: on the relay of the previous connection, whose ids
+    /// the meeting's roster uses; another relay's ids mean nothing to it (everyone there
+    /// re-enters as a known identity).
+    fn connected(&mut self, joined: &net::Joined, same_relay: bool) -> Result<(), SessionError> {
         let now = self.now();
-        let others: Vec<u64> = joined.participants.iter().map(|p| p.0).collect();
+        let others: Vec<u64> = if same_relay {
+            joined.participants.iter().map(|p| p.0).collect()
+        } else {
+            Vec::new()
+        };
         let mode = self.conn.relay_mode();
         self.session
             .handle_connected(now, joined.your_id.0, &others, mode)
@@ -135,10 +145,16 @@ impl Driver {
             tokio::select! {
                 ev = self.net.recv() => match ev {
                     Some(net::Event::Closed { reason, .. }) => {
-                        if !self.reconnect(reason).await { break; }
+                        if !self.reconnect(reason, 0).await { break; }
                     }
                     None => {
-                        if !self.reconnect("connection lost".into()).await { break; }
+                        if !self.reconnect("connection lost".into(), 0).await { break; }
+                    }
+                    // The relay is draining (SPEC §7.11): leave it and move to the next one.
+                    Some(net::Event::RelayError { code: hush_wire::ErrorCode::GOING_AWAY, reason }) => {
+                        let _ = self.conn.leave().await;
+                        self.conn.close().await;
+                        if !self.reconnect(format!("relay going away: {reason}"), 1).await { break; }
                     }
                     Some(ev) => self.on_net(ev),
                 },
@@ -358,9 +374,10 @@ impl Driver {
     }
 
     /// After the connection dropped: retry with backoff for `reconnect_for`, rejoin the room and
-    /// re-enter it. Returns false when giving up, or when the relay now wants to issue the keys
-    /// of a meeting that may not take them (never followed, SPEC §12.5).
-    async fn reconnect(&mut self, reason: String) -> bool {
+    /// re-enter it, trying the relays of `cfg.relays()` in turn from `skip` past the one in use
+    /// (1: it is going away). Returns false when giving up, or when the relay now wants to issue
+    /// the keys of a meeting that may not take them (never followed, SPEC §12.5).
+    async fn reconnect(&mut self, reason: String, skip: usize) -> bool {
         self.session.handle_disconnected();
         self.flush().await;
         self.events.push(MeetingEvent::Disconnected {
@@ -369,23 +386,42 @@ impl Driver {
         });
         let deadline = Instant::now() + self.cfg.reconnect_for;
         let mut backoff = Duration::from_millis(100);
+        let relays = self.cfg.relays();
+        let n = relays.len();
+        let before = self.conn.relay_addr();
+        // Rounds over every relay, from `skip` past the current one; a round that failed
+        // everywhere waits `backoff`. A move (skip 1) starts at once, a retry after a pause.
+        let mut tries = 0usize;
         loop {
-            tokio::time::sleep(backoff).await;
+            let k = tries;
+            tries += 1;
+            if k.is_multiple_of(n) && (k > 0 || skip == 0) {
+                tokio::time::sleep(backoff).await;
+            }
+            let at = (self.at + skip + k) % n;
             let allow = self.session.accepts_relay_keys();
-            match connect_and_join(&self.cfg, self.inbound.clone(), allow).await {
+            let relay = relays[at];
+            match connect_and_join(&self.cfg, relay, self.inbound.clone(), allow).await {
                 Ok((conn, events, joined)) => {
+                    self.at = at;
                     let conn = Arc::new(conn);
                     self.conn = conn.clone();
                     self.net = events;
-                    if let Err(e) = self.connected(&joined) {
+                    if let Err(e) = self.connected(&joined, relay == before) {
                         if let SessionError::RelayKeys { .. } = e {
                             self.conn
                                 .refuse(hush_wire::ErrorCode::MODE_REFUSED, "meeting was e2ee");
                         }
-                        return self.give_up(meeting_error(e, self.cfg.relay)).await;
+                        return self.give_up(meeting_error(e, relay)).await;
                     }
                     self.shared.set_conn(Some(conn));
                     self.flush().await;
+                    if relay != before {
+                        self.events.push(MeetingEvent::Moved {
+                            relay,
+                            region: self.conn.relay_region().to_owned(),
+                        });
+                    }
                     self.events.push(MeetingEvent::Reconnected);
                     return true;
                 }
@@ -395,7 +431,10 @@ impl Driver {
                     return self.give_up(e).await;
                 }
                 Err(e) => {
-                    tracing::debug!(error = %e, "reconnect failed");
+                    tracing::debug!(%relay, error = %e, "reconnect failed");
+                    if !(k + 1).is_multiple_of(n) {
+                        continue;
+                    }
                     if Instant::now() + backoff >= deadline {
                         self.events.push(MeetingEvent::Disconnected {
                             reason: format!("{reason}; gave up reconnecting: {e}"),

@@ -81,6 +81,14 @@ pub enum MeetingEvent {
     },
     /// The client reconnected and rejoined the room (keys follow with the next roster).
     Reconnected,
+    /// The meeting moved to another relay (the previous one went away or was lost); sent just
+    /// before [`MeetingEvent::Reconnected`].
+    Moved {
+        /// The relay carrying the meeting now.
+        relay: std::net::SocketAddr,
+        /// Its region, as its `Hello` says (attacker-chosen text: escape before printing).
+        region: String,
+    },
     /// Member: the relay reports the host's connection gone. The current epoch's keys stay in
     /// use for at most `grace` while the host may come back (a host reconnect brings a new
     /// roster); then the meeting ends ([`MeetingEvent::Ended`]).

@@ -59,8 +59,13 @@ impl Meeting {
         let shared = Arc::new(Shared::new());
         let (ev_tx, ev_rx) = lanes(config.event_capacity, config.event_bytes, shared.clone());
         let inbound = Arc::new(Inbound::new(shared.clone(), ev_tx.clone()));
-        let (conn, net_events, joined) =
-            connect_and_join(&config, inbound.clone(), config.allow_transport).await?;
+        let (conn, net_events, joined) = connect_and_join(
+            &config,
+            config.relay,
+            inbound.clone(),
+            config.allow_transport,
+        )
+        .await?;
         let conn = Arc::new(conn);
         shared.set_conn(Some(conn.clone()));
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
@@ -293,9 +298,10 @@ impl Meeting {
         lock(&self.shared.view).mode
     }
 
-    /// The relay's address.
+    /// The address of the relay carrying the meeting now (it changes when the meeting moves
+    /// to one of [`MeetingConfig::alternates`]).
     pub fn relay_addr(&self) -> SocketAddr {
-        self.relay
+        lock(&self.shared.view).relay.unwrap_or(self.relay)
     }
 
     /// This client's relay participant id on the current connection.

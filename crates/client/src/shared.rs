@@ -33,6 +33,7 @@ pub(crate) struct View {
     pub(crate) e2ee: Option<E2eeStatus>,
     pub(crate) region: String,
     pub(crate) mode: Option<RelayMode>,
+    pub(crate) relay: Option<std::net::SocketAddr>,
 }
 
 /// Readiness as seen by waiters: the keyed epoch (0: none) and how many others it holds.
@@ -75,6 +76,7 @@ impl Shared {
             let mut v = lock(&self.view);
             v.region = c.relay_region().to_owned();
             v.mode = Some(c.relay_mode());
+            v.relay = Some(c.relay_addr());
         }
         *hush_wire::sync::write(&self.conn) = conn;
     }

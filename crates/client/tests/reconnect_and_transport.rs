@@ -128,3 +128,63 @@ async fn transport_mode_uses_keys_issued_by_the_relay() {
     .await;
     assert!(host.security_code().is_none());
 }
+
+/// Graceful drain (SPEC §7.11): relay A is told to stop; it says `GOING_AWAY`, both clients
+/// move to relay B of their list at once, the host starts a new epoch there (the guest is
+/// re-admitted as a known identity), media flows again, and A's drain ends as soon as they
+/// have gone instead of waiting out its limit.
+#[tokio::test]
+async fn a_draining_relay_moves_its_meeting_to_the_next_relay() {
+    let dir = TempDir::new("drain");
+    let cert = hush_testkit::SelfSigned::generate().unwrap();
+    let (cert_pem, key_pem) = hush_testkit::write_pem(dir.path(), &cert).unwrap();
+    let pem = |c: &mut RelayConfig| {
+        c.cert = CertSource::Pem {
+            cert: cert_pem.clone().into(),
+            key: key_pem.clone().into(),
+        };
+    };
+    let drain = std::time::Duration::from_secs(20);
+    let a = TestRelay::start_with(|c| {
+        pem(c);
+        c.drain = drain;
+    })
+    .await;
+    let b = TestRelay::start_with(pem).await;
+    assert_eq!(a.pin, b.pin, "one certificate for the deployment");
+    let mk = |name: &str, role| {
+        let mut c = a.config("drain", name, role);
+        c.alternates = vec![b.addr];
+        c
+    };
+    let (host, mut hev) = join(mk("H", host_role())).await;
+    let (guest, mut gev) = join(mk("G", ClientRole::Guest)).await;
+    let before = wait_members(&guest, &mut gev, 2).await;
+    assert_eq!(wait_members(&host, &mut hev, 2).await, before);
+
+    let mut a = a;
+    let started = std::time::Instant::now();
+    let stopping = tokio::spawn(async move { a.stop_and_read_everything().await });
+    for ev in [&mut hev, &mut gev] {
+        let to = wait_for(ev, |e| match e {
+            MeetingEvent::Moved { relay, .. } => Some(*relay),
+            _ => None,
+        })
+        .await;
+        assert_eq!(to, b.addr);
+    }
+    let after = wait_members(&guest, &mut gev, 2).await;
+    assert_eq!(wait_members(&host, &mut hev, 2).await, after);
+    assert_ne!(after, before, "a new epoch on the new relay");
+    assert_eq!(host.relay_addr(), b.addr);
+    guest
+        .send_media(&mut BytesMut::from(&b"after the move"[..]))
+        .await
+        .unwrap();
+    wait_media(&mut hev, b"after the move").await;
+    stopping.await.unwrap();
+    assert!(
+        started.elapsed() < drain,
+        "the drain ended when its clients had left, not at its limit"
+    );
+}

@@ -269,6 +269,11 @@ pub struct RelayConfig {
     pub limits: Limits,
     /// Optional hook (transport mode's key service); `None` is a pure forwarder.
     pub hook: Option<Arc<dyn RelayHook>>,
+    /// Graceful drain (SPEC §7.11): once the shutdown future fires, how long connected clients
+    /// have to move to another relay (they are told with `GOING_AWAY`) before every connection
+    /// is closed with `SHUTTING_DOWN`. Zero (the default for an embedded relay) closes at once;
+    /// `hush relay` defaults to 10 s.
+    pub drain: Duration,
 }
 
 impl std::fmt::Debug for RelayConfig {
@@ -282,6 +287,7 @@ impl std::fmt::Debug for RelayConfig {
             .field("metrics", &self.metrics)
             .field("limits", &self.limits)
             .field("hook", &self.hook.is_some())
+            .field("drain", &self.drain)
             .finish()
     }
 }
@@ -299,6 +305,7 @@ impl RelayConfig {
             metrics: None,
             limits: Limits::default(),
             hook: None,
+            drain: Duration::ZERO,
         }
     }
 

@@ -17,7 +17,7 @@ use crate::budget::{ByteBudget, Held};
 use crate::metrics::Metrics;
 use crate::rate::RateLimiter;
 use crate::report::ParticipantRecord;
-use crate::room::{Member, Membership, Peer, Queued, Shared, StreamFrame};
+use crate::room::{GOING_AWAY_REASON, Member, Membership, Peer, Queued, Shared, StreamFrame};
 
 /// Per-connection state shared by its tasks.
 struct ConnState {
@@ -222,6 +222,9 @@ async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, regi
     cleanup
         .tasks
         .push(tokio::spawn(stream_loop(st.clone())).abort_handle());
+    cleanup
+        .tasks
+        .push(tokio::spawn(going_away(st.clone())).abort_handle());
     control_loop(&st, recv).await;
 
     cleanup.why = Some(match conn.close_reason() {
@@ -233,6 +236,15 @@ async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, regi
         Some(e) => format!("connection lost: {e}"),
         None => "control stream ended".to_owned(),
     });
+}
+
+/// Tells the client once when the relay starts draining (SPEC §7.11); the connection stays
+/// usable until the client leaves or the drain time ends.
+async fn going_away(st: Arc<ConnState>) {
+    let mut rx = st.shared.going_away.subscribe();
+    if rx.wait_for(|draining| *draining).await.is_ok() {
+        st.error(ErrorCode::GOING_AWAY, GOING_AWAY_REASON.to_owned());
+    }
 }
 
 async fn control_loop(st: &ConnState, mut recv: quinn::RecvStream) {

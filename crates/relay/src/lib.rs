@@ -66,6 +66,7 @@ pub struct Relay {
     report_interval: Duration,
     metrics_listener: Option<tokio::net::TcpListener>,
     metrics_addr: Option<SocketAddr>,
+    drain: Duration,
 }
 
 /// A cheap handle to a relay's live counters and report.
@@ -166,6 +167,7 @@ impl Relay {
             report_interval: config.report_interval,
             metrics_listener,
             metrics_addr,
+            drain: config.drain,
         })
     }
 
@@ -191,8 +193,10 @@ impl Relay {
         }
     }
 
-    /// Serves until `shutdown` completes, then closes every connection with `SHUTTING_DOWN`,
-    /// writes the final report and flushes the dump.
+    /// Serves until `shutdown` completes, then drains for [`RelayConfig::drain`] (SPEC §7.11:
+    /// no new connections or joins, every client told `GOING_AWAY`, until they have gone),
+    /// closes every remaining connection with `SHUTTING_DOWN`, writes the final report and
+    /// flushes the dump.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), RelayError> {
         let Relay {
             endpoint,
@@ -201,6 +205,7 @@ impl Relay {
             region,
             report_interval,
             metrics_listener,
+            drain: drain_for,
             ..
         } = self;
         let metrics_task =
@@ -231,6 +236,7 @@ impl Relay {
                 },
             }
         }
+        drain(&endpoint, &shared, drain_for).await;
         tracing::info!("shutting down");
         let open = shared.conns.load(Relaxed) as u64;
         for _ in 0..open {
@@ -307,4 +313,39 @@ impl RunningRelay {
             Err(_) => Ok(()),
         }
     }
+}
+
+/// Graceful drain (SPEC §7.11): refuse new connections and joins, tell every client
+/// `GOING_AWAY`, and wait until they have all gone or `limit` has passed.
+async fn drain(endpoint: &quinn::Endpoint, shared: &Shared, limit: Duration) {
+    if limit.is_zero() {
+        return;
+    }
+    shared.going_away.send_replace(true);
+    let open = shared.conns.load(Relaxed);
+    tracing::info!(
+        connections = open,
+        limit_secs = limit.as_secs_f64(),
+        "draining"
+    );
+    let deadline = tokio::time::sleep(limit);
+    tokio::pin!(deadline);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    while shared.conns.load(Relaxed) > 0 {
+        tokio::select! {
+            () = &mut deadline => break,
+            _ = tick.tick() => {}
+            // Refused at once (a QUIC CONNECTION_REFUSED), so a client moves on without a
+            // handshake timeout.
+            incoming = endpoint.accept() => match incoming {
+                Some(i) => i.refuse(),
+                None => break,
+            },
+        }
+    }
+    tracing::info!(
+        left = open.saturating_sub(shared.conns.load(Relaxed)),
+        remaining = shared.conns.load(Relaxed),
+        "drain over"
+    );
 }

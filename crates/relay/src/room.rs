@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use hush_wire::sync::{lock, read, write};
 use hush_wire::{ErrorCode, ParticipantId, RelayMessage, Target};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::budget::{ByteBudget, Held};
 use crate::config::Limits;
@@ -89,6 +89,9 @@ pub(crate) struct Membership {
     pub(crate) me: Arc<Member>,
 }
 
+/// The reason sent with `GOING_AWAY` (SPEC §7.11).
+pub(crate) const GOING_AWAY_REASON: &str = "relay is shutting down: move to another relay";
+
 /// State shared by every task of a relay.
 pub(crate) struct Shared {
     pub(crate) limits: Limits,
@@ -99,6 +102,9 @@ pub(crate) struct Shared {
     pub(crate) dump_dir: Option<PathBuf>,
     next_id: AtomicU64,
     pub(crate) conns: AtomicUsize,
+    /// Set once when the relay starts draining (SPEC §7.11): every connection tells its client
+    /// `GOING_AWAY`, and `Join` is refused from then on.
+    pub(crate) going_away: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -118,6 +124,7 @@ impl Shared {
             dump_dir,
             next_id: AtomicU64::new(1),
             conns: AtomicUsize::new(0),
+            going_away: watch::Sender::new(false),
         }
     }
 
@@ -171,6 +178,9 @@ impl Shared {
         name: &str,
         publish: impl FnOnce(Arc<Membership>),
     ) -> Result<(), (ErrorCode, String)> {
+        if *self.going_away.borrow() {
+            return Err((ErrorCode::GOING_AWAY, GOING_AWAY_REASON.to_owned()));
+        }
         let mut rooms = lock(&self.rooms);
         let room = match rooms.get(name) {
             Some(r) => r.clone(),

@@ -271,3 +271,63 @@ async fn memory_stays_bounded_under_a_bounded_flood() {
     drop(slow);
     r.shutdown().await.unwrap();
 }
+
+/// Graceful drain (SPEC §7.11): once stopping, the relay tells every connection `GOING_AWAY`
+/// (joined or not), refuses joins and new connections, keeps forwarding for those still there,
+/// and ends as soon as the last one has gone rather than at its limit.
+#[tokio::test]
+async fn a_draining_relay_says_going_away_refuses_newcomers_and_ends_when_empty() {
+    let limit = std::time::Duration::from_secs(30);
+    let r = relay(|c| c.drain = limit).await;
+    let (addr, pin) = (r.addr, r.cert_sha256);
+    let (a, mut aev) = client(&r).await;
+    let (b, mut bev) = client(&r).await;
+    let (idle, mut iev) = client(&r).await;
+    a.join("d").await.unwrap();
+    let bj = b.join("d").await.unwrap();
+    let started = std::time::Instant::now();
+    let stopping = tokio::spawn(r.shutdown());
+    for ev in [&mut aev, &mut bev, &mut iev] {
+        let code = next(ev, |e| match e {
+            Event::RelayError { code, .. } => Some(code),
+            _ => None,
+        })
+        .await;
+        assert_eq!(code, hush_wire::ErrorCode::GOING_AWAY);
+    }
+    match idle.join("d").await {
+        Err(hush_client::net::NetError::Refused { code, .. }) => {
+            assert_eq!(code, hush_wire::ErrorCode::GOING_AWAY);
+        }
+        other => panic!("a join while draining must be refused, got {other:?}"),
+    }
+    let newcomer = hush_client::net::connect(
+        addr,
+        hush_client::net::TrustAnchor::Sha256(pin),
+        hush_client::net::ConnectOptions::default(),
+    )
+    .await;
+    assert!(newcomer.is_err(), "no new connection while draining");
+    // Those still connected keep their meeting until they move.
+    a.send_blob(
+        Target::Participant(bj.your_id),
+        Bytes::from_static(b"still here"),
+    )
+    .await
+    .unwrap();
+    let got = next(&mut bev, |e| match e {
+        Event::Deliver { blob, .. } => Some(blob),
+        _ => None,
+    })
+    .await;
+    assert_eq!(&got[..], b"still here");
+    assert!(!stopping.is_finished());
+    for c in [a, b, idle] {
+        c.close().await;
+    }
+    stopping.await.unwrap().unwrap();
+    assert!(
+        started.elapsed() < limit,
+        "the drain ended when the relay was empty"
+    );
+}

@@ -25,7 +25,7 @@ mod tamper;
 mod tls;
 
 pub use error::TestkitError;
-pub use process::{RelayProcess, cpu_seconds, peak_rss_kib, udp_rcvbuf_errors, write_pem};
+pub use process::{RelayProcess, cpu_seconds, peak_rss_kib, signal, udp_rcvbuf_errors, write_pem};
 pub use relay::{HostileRelay, Record};
 pub use tamper::{Delivery, Fate, Kind, Out, Tamper};
 pub use tls::SelfSigned;

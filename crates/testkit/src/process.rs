@@ -111,6 +111,20 @@ impl RelayProcess {
         cpu_seconds(self.pid())
     }
 
+    /// Sends `SIGTERM` (a service manager's stop) and waits for the exit, at most `limit`;
+    /// `None` if it had not exited by then.
+    pub fn terminate(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        signal(self.pid(), "TERM");
+        let until = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < until {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
     /// `SIGKILL`: the relay gets no chance to close anything.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -130,6 +144,15 @@ fn parse_first_line(line: &str) -> Option<(SocketAddr, [u8; 32])> {
     let mut pin = [0u8; 32];
     hex::decode_to_slice(sha, &mut pin).ok()?;
     Some((addr.parse().ok()?, pin))
+}
+
+/// Sends signal `name` (`TERM`, `INT`, ...) to process `pid` with the system's `kill`.
+pub fn signal(pid: u32, name: &str) -> bool {
+    Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Peak resident memory (`VmHWM` in `/proc/<pid>/status`) of a process, in KiB (Linux only).

@@ -43,6 +43,10 @@ impl ErrorCode {
     /// 0x10: the client refuses the relay's key mode (a relay that issues the keys, to a client
     /// that did not opt in to transport mode, or to a meeting that was end-to-end encrypted).
     pub const MODE_REFUSED: ErrorCode = ErrorCode(0x10);
+    /// 0x11: the relay is draining (SPEC §7.11): sent in an `Error` message, not as a close
+    /// code; the connection stays usable until the relay closes it with `SHUTTING_DOWN` at the
+    /// end of its drain time. A client moves to another relay now.
+    pub const GOING_AWAY: ErrorCode = ErrorCode(0x11);
 
     /// A short stable name (used in logs, the report and metric labels).
     pub fn name(self) -> &'static str {
@@ -64,12 +68,13 @@ impl ErrorCode {
             ErrorCode::REGION_REFUSED => "region_refused",
             ErrorCode::INTERNAL => "internal",
             ErrorCode::MODE_REFUSED => "mode_refused",
+            ErrorCode::GOING_AWAY => "going_away",
             _ => "unknown",
         }
     }
 
     /// Every code defined by this version, in numeric order.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::NO_ERROR,
         ErrorCode::PROTOCOL_VIOLATION,
         ErrorCode::MESSAGE_TOO_LARGE,
@@ -87,6 +92,7 @@ impl ErrorCode {
         ErrorCode::REGION_REFUSED,
         ErrorCode::INTERNAL,
         ErrorCode::MODE_REFUSED,
+        ErrorCode::GOING_AWAY,
     ];
 }
 

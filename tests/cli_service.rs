@@ -1,0 +1,173 @@
+//! The relay as a service, with the real binaries: SIGTERM drains the relay (SPEC §7.11), the
+//! meeting of `hush join --relay A,B` moves to B and continues in a new epoch, the relay exits
+//! 0; `hush join` and `hush connector` treat SIGTERM like SIGINT (leave cleanly, exit 0).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hush_testkit::meeting::TempDir;
+use hush_testkit::{RelayProcess, SelfSigned, signal, write_pem};
+
+const GUARD: Duration = Duration::from_secs(30);
+
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_hush"))
+}
+
+/// A `hush` child whose stdout and stderr go to `<dir>/<tag>.out` and `.err`; killed on drop.
+struct Proc {
+    child: Child,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Proc {
+    fn spawn(dir: &Path, tag: &str, args: &[&str]) -> Proc {
+        let out = dir.join(format!("{tag}.out"));
+        let err = dir.join(format!("{tag}.err"));
+        let child = Command::new(bin())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap();
+        Proc { child, out, err }
+    }
+
+    /// Waits until stdout (or stderr) has `n` lines containing `needle`.
+    fn wait(&self, stderr: bool, needle: &str, n: usize) {
+        let path = if stderr { &self.err } else { &self.out };
+        let start = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if text.lines().filter(|l| l.contains(needle)).count() >= n {
+                return;
+            }
+            assert!(
+                start.elapsed() < GUARD,
+                "no {n}× {needle:?} in {}:\n{text}\n--- stderr:\n{}",
+                path.display(),
+                std::fs::read_to_string(&self.err).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then the exit code (bounded by [`GUARD`]).
+    fn terminate(&mut self) -> Option<i32> {
+        assert!(signal(self.child.id(), "TERM"));
+        let start = Instant::now();
+        while start.elapsed() < GUARD {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no exit within {GUARD:?} after SIGTERM");
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.err).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn sigterm_drains_the_relay_and_the_meeting_moves_to_the_next_relay() {
+    let dir = TempDir::new("cli-drain");
+    let cert = SelfSigned::generate().unwrap();
+    let (c, k) = write_pem(dir.path(), &cert).unwrap();
+    let relay = |drain: &str| {
+        let args = ["--listen", "127.0.0.1:0", "--cert", &c, "--key", &k];
+        let mut args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        args.extend(["--drain-secs".to_owned(), drain.to_owned()]);
+        RelayProcess::spawn(bin(), &args).unwrap()
+    };
+    let mut a = relay("30");
+    let b = relay("0");
+    let relays = format!("{},{}", a.addr, b.addr);
+    let pin = hex::encode(a.pin);
+    let common = [
+        "--relay",
+        &relays,
+        "--relay-cert-sha256",
+        &pin,
+        "--room",
+        "svc",
+    ];
+    let host = Proc::spawn(
+        dir.path(),
+        "host",
+        &[
+            &["join"][..],
+            &common,
+            &["--name", "H", "--host", "--admit", "auto"],
+        ]
+        .concat(),
+    );
+    let mut guest = Proc::spawn(
+        dir.path(),
+        "guest",
+        &[&["join"][..], &common, &["--name", "G"]].concat(),
+    );
+    for p in [&host, &guest] {
+        p.wait(false, "security code:", 1);
+    }
+    let started = Instant::now();
+    let status = a.terminate(GUARD).expect("the relay exits after its drain");
+    assert!(status.success(), "a drained relay exits 0: {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the drain ends when its clients have moved"
+    );
+    let moved = format!("moved to relay {}", b.addr);
+    for p in [&host, &guest] {
+        p.wait(true, &moved, 1);
+        p.wait(true, "reconnected", 1);
+    }
+    // A new epoch on relay B: the guest sees a second security code with both members.
+    guest.wait(false, "security code:", 2);
+    guest.wait(true, "\"G\" (Participant", 2);
+
+    assert_eq!(guest.terminate(), Some(0), "{}", guest.stderr());
+    assert!(guest.stderr().contains("terminated: leaving"));
+}
+
+#[test]
+fn sigterm_makes_the_connector_leave_cleanly() {
+    let dir = TempDir::new("cli-connector-term");
+    let relay = RelayProcess::spawn(bin(), &["--listen".into(), "127.0.0.1:0".into()]).unwrap();
+    let addr = relay.addr.to_string();
+    let pin = hex::encode(relay.pin);
+    let mut conn = Proc::spawn(
+        dir.path(),
+        "connector",
+        &[
+            "connector",
+            "--relay",
+            &addr,
+            "--relay-cert-sha256",
+            &pin,
+            "--room",
+            "c",
+            "--name",
+            "bridge",
+            "--udp-sink",
+            "127.0.0.1:9",
+        ],
+    );
+    conn.wait(true, "joined room", 1);
+    assert_eq!(conn.terminate(), Some(0), "{}", conn.stderr());
+    let err = conn.stderr();
+    assert!(err.contains("terminated: leaving"), "{err}");
+    assert!(err.contains("connector: left;"), "{err}");
+}
