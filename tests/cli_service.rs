@@ -171,3 +171,80 @@ fn sigterm_makes_the_connector_leave_cleanly() {
     assert!(err.contains("terminated: leaving"), "{err}");
     assert!(err.contains("connector: left;"), "{err}");
 }
+
+/// Newcomer item 2: a file larger than the relay's per-connection budget allows in a burst
+/// arrives whole. The sender paces itself below the limits the relay announced in `Hello`
+/// (SPEC §6.3) instead of being closed for `RATE_LIMITED` halfway (what happened before: the
+/// receiver kept a truncated file). A tight budget (4 MiB/s) keeps the test short; the 200 MB
+/// run is `big_file_arrives_whole_at_the_default_budget` (ignored: release, minutes).
+#[test]
+fn a_file_above_the_relay_budget_arrives_whole() {
+    file_arrives_whole(
+        "cli-pace",
+        12 << 20,
+        &["--bytes-per-sec", "4194304", "--frames-per-sec", "400"],
+    );
+}
+
+#[test]
+#[ignore = "200 MB through the default 32 MiB/s budget: run in release"]
+fn big_file_arrives_whole_at_the_default_budget() {
+    file_arrives_whole("cli-pace-200", 200 << 20, &[]);
+}
+
+fn file_arrives_whole(tag: &str, size: usize, relay_flags: &[&str]) {
+    let dir = TempDir::new(tag);
+    let mut args: Vec<String> = vec!["--listen".into(), "127.0.0.1:0".into()];
+    args.extend(relay_flags.iter().map(|s| (*s).to_owned()));
+    let relay = RelayProcess::spawn(bin(), &args).unwrap();
+    let addr = relay.addr.to_string();
+    let pin = hex::encode(relay.pin);
+    let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let src = dir.path().join("big.bin");
+    std::fs::write(&src, &body).unwrap();
+    let got = dir.path().join("got");
+    let common = ["--relay", &addr, "--relay-cert-sha256", &pin, "--room", "f"];
+    let host = Proc::spawn(
+        dir.path(),
+        "host",
+        &[
+            &["join"][..],
+            &common,
+            &["--name", "H", "--host", "--admit", "auto"],
+            &["--recv-dir", got.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    host.wait(false, "security code:", 1);
+    let mut sender = Proc::spawn(
+        dir.path(),
+        "sender",
+        &[
+            &["join"][..],
+            &common,
+            &["--name", "S", "--send-file", src.to_str().unwrap()],
+            &["--wait-for", "1"],
+        ]
+        .concat(),
+    );
+    let start = Instant::now();
+    while sender.child.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < Duration::from_secs(600), "sender hangs");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        sender.child.wait().unwrap().code(),
+        Some(0),
+        "{}",
+        sender.stderr()
+    );
+    assert!(
+        !sender.stderr().contains("disconnected"),
+        "the sender was never closed: {}",
+        sender.stderr()
+    );
+    host.wait(true, "received \"big.bin\"", 1);
+    let back = std::fs::read(got.join("big.bin")).unwrap();
+    assert_eq!(back.len(), body.len());
+    assert!(back == body, "the bytes differ");
+}

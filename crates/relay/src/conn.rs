@@ -166,10 +166,16 @@ async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, regi
     let Ok((mut send, recv)) = conn.open_bi().await else {
         return;
     };
+    let l = &shared.limits;
     let hello = RelayMessage::Hello {
         protocol_version: hush_wire::PROTOCOL_VERSION,
         relay_region: region,
         relay_mode: mode,
+        limits: Some(hush_wire::RelayLimits {
+            frames_per_second: l.frames_per_second,
+            bytes_per_second: l.bytes_per_second,
+            max_frame_size: u32::try_from(l.max_frame_size).unwrap_or(u32::MAX),
+        }),
     }
     .encode();
     if send.write_chunk(hello).await.is_err() {

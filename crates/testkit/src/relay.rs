@@ -464,6 +464,7 @@ async fn handle(state: Arc<State>, incoming: quinn::Incoming) {
         protocol_version: hush_wire::PROTOCOL_VERSION,
         relay_region: state.region.clone(),
         relay_mode: RelayMode::E2ee,
+        limits: None,
     };
     if send.write_chunk(hello.encode()).await.is_err() {
         return;

@@ -57,6 +57,9 @@ pub enum RelayMessage {
         relay_region: String,
         /// Whether keys are client-made or relay-issued.
         relay_mode: RelayMode,
+        /// The per-connection budgets the relay enforces (SPEC §6.3, §7.4), so a sender can
+        /// pace itself below them; `None` from a relay that does not announce them.
+        limits: Option<RelayLimits>,
     },
     /// Answer to `Join`: the client's id and the other participants already in the room.
     Joined {
@@ -97,6 +100,22 @@ pub enum RelayMessage {
     /// Answer to `Leave`: the client is no longer in a room.
     Left,
 }
+
+/// What a relay announces of its per-connection limits in `Hello` (SPEC §6.3): a client that
+/// stays below them is never closed for its own traffic. Attacker-chosen like every other
+/// field: a client only ever uses them to send less.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayLimits {
+    /// Media frames plus control messages per second per connection.
+    pub frames_per_second: u32,
+    /// Bytes per second per connection (media and control).
+    pub bytes_per_second: u64,
+    /// Largest media frame the relay forwards, in bytes.
+    pub max_frame_size: u32,
+}
+
+/// The bytes of the limits block of `Hello`.
+const HELLO_LIMITS_LEN: usize = 16;
 
 /// A message from a client to the relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,11 +217,17 @@ impl RelayMessage {
                 protocol_version,
                 relay_region,
                 relay_mode,
-            } => framed(4 + relay_region.len(), |o| {
+                limits,
+            } => framed(5 + relay_region.len() + HELLO_LIMITS_LEN, |o| {
                 o.put_u8(HELLO);
                 o.put_u16(*protocol_version);
                 o.put_u8(relay_mode.to_byte());
                 put_str8(o, relay_region);
+                if let Some(l) = limits {
+                    o.put_u32(l.frames_per_second);
+                    o.put_u64(l.bytes_per_second);
+                    o.put_u32(l.max_frame_size);
+                }
             }),
             RelayMessage::Joined {
                 your_id,
@@ -257,10 +282,21 @@ impl RelayMessage {
                 let protocol_version = r.u16()?;
                 let relay_mode = RelayMode::from_byte(r.u8()?)?;
                 let relay_region = utf8(r.prefixed8()?)?.to_owned();
+                // The limits block is optional: present in full or absent.
+                let limits = if r.remaining() == 0 {
+                    None
+                } else {
+                    Some(RelayLimits {
+                        frames_per_second: r.u32()?,
+                        bytes_per_second: r.u64()?,
+                        max_frame_size: r.u32()?,
+                    })
+                };
                 RelayMessage::Hello {
                     protocol_version,
                     relay_region,
                     relay_mode,
+                    limits,
                 }
             }
             JOINED => {
@@ -414,10 +450,34 @@ mod tests {
             protocol_version: 1,
             relay_region: "eu".into(),
             relay_mode: RelayMode::Transport,
+            limits: None,
         };
         let e = m.encode();
         assert_eq!(&e[..], &[0, 0, 0, 7, 0x01, 0, 1, 1, 2, b'e', b'u']);
         assert_eq!(RelayMessage::decode(body(e)).unwrap(), m);
+        let m = RelayMessage::Hello {
+            protocol_version: 1,
+            relay_region: String::new(),
+            relay_mode: RelayMode::E2ee,
+            limits: Some(RelayLimits {
+                frames_per_second: 0x0102_0304,
+                bytes_per_second: 0x0506_0708_090a_0b0c,
+                max_frame_size: 0x0d0e_0f10,
+            }),
+        };
+        let e = m.encode();
+        assert_eq!(
+            &e[..],
+            &[
+                0, 0, 0, 21, 0x01, 0, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                16
+            ]
+        );
+        assert_eq!(RelayMessage::decode(body(e.clone())).unwrap(), m);
+        // A limits block cut short is malformed, never half-read.
+        for cut in 1..HELLO_LIMITS_LEN {
+            assert!(RelayMessage::decode(body(e.clone()).slice(..e.len() - 4 - cut)).is_err());
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub mod sframe_header;
 pub mod sync;
 
 pub use codes::ErrorCode;
-pub use control::{ClientMessage, RelayMessage};
+pub use control::{ClientMessage, RelayLimits, RelayMessage};
 pub use error::WireError;
 
 /// ALPN protocol id negotiated in the TLS handshake (SPEC §6.1).

@@ -14,15 +14,26 @@ fn body(framed: Bytes) -> Bytes {
 
 fn relay_msg() -> impl Strategy<Value = RelayMessage> {
     prop_oneof![
-        (any::<u16>(), "[a-z]{0,20}", any::<bool>()).prop_map(|(v, r, t)| RelayMessage::Hello {
-            protocol_version: v,
-            relay_region: r,
-            relay_mode: if t {
-                RelayMode::Transport
-            } else {
-                RelayMode::E2ee
-            },
-        }),
+        (
+            any::<u16>(),
+            "[a-z]{0,20}",
+            any::<bool>(),
+            prop::option::of((any::<u32>(), any::<u64>(), any::<u32>()))
+        )
+            .prop_map(|(v, r, t, l)| RelayMessage::Hello {
+                protocol_version: v,
+                relay_region: r,
+                relay_mode: if t {
+                    RelayMode::Transport
+                } else {
+                    RelayMode::E2ee
+                },
+                limits: l.map(|(f, b, m)| hush_wire::RelayLimits {
+                    frames_per_second: f,
+                    bytes_per_second: b,
+                    max_frame_size: m,
+                }),
+            }),
         (any::<u64>(), prop::collection::vec(any::<u64>(), 0..40)).prop_map(|(id, ps)| {
             RelayMessage::Joined {
                 your_id: ParticipantId(id),

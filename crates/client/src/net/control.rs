@@ -45,12 +45,13 @@ fn read_error(e: quinn::ReadExactError) -> NetError {
 pub(super) fn check_hello(
     conn: &quinn::Connection,
     first: Option<RelayMessage>,
-) -> Result<(String, RelayMode), ProtocolError> {
+) -> Result<(String, RelayMode, Option<hush_wire::RelayLimits>), ProtocolError> {
     match first {
         Some(RelayMessage::Hello {
             protocol_version,
             relay_region,
             relay_mode,
+            limits,
         }) => {
             if protocol_version != hush_wire::PROTOCOL_VERSION {
                 close(
@@ -60,7 +61,7 @@ pub(super) fn check_hello(
                 );
                 return Err(ProtocolError::Version(protocol_version));
             }
-            Ok((relay_region, relay_mode))
+            Ok((relay_region, relay_mode, limits))
         }
         other => {
             close(conn, ErrorCode::PROTOCOL_VIOLATION, "expected Hello");

@@ -13,6 +13,7 @@
 mod control;
 mod error;
 mod media;
+mod pace;
 mod socket;
 mod tls;
 
@@ -142,6 +143,9 @@ pub struct RelayConnection {
     region: String,
     mode: RelayMode,
     addr: SocketAddr,
+    limits: Option<hush_wire::RelayLimits>,
+    /// Keeps this connection below the relay's announced budgets.
+    pacer: Mutex<pace::Pacer>,
 }
 
 impl std::fmt::Debug for RelayConnection {
@@ -201,7 +205,7 @@ pub(crate) async fn connect_with_sink(
     let (conn, send, recv, hello) = tokio::time::timeout(options.timeout, setup)
         .await
         .map_err(|_| NetError::Timeout)??;
-    let (region, mode) = control::check_hello(&conn, hello)?;
+    let (region, mode, limits) = control::check_hello(&conn, hello)?;
     if let Some(allowed) = &options.allow_regions
         && !allowed.contains(&region)
     {
@@ -245,6 +249,8 @@ pub(crate) async fn connect_with_sink(
             region,
             mode,
             addr,
+            limits,
+            pacer: Mutex::new(pace::Pacer::new(limits, std::time::Instant::now())),
         },
         rx,
     ))
@@ -259,6 +265,11 @@ impl RelayConnection {
     /// The relay's key mode from its `Hello`.
     pub fn relay_mode(&self) -> RelayMode {
         self.mode
+    }
+
+    /// The per-connection limits the relay announced in its `Hello`, if it did.
+    pub fn relay_limits(&self) -> Option<hush_wire::RelayLimits> {
+        self.limits
     }
 
     /// The relay's address.
@@ -337,7 +348,13 @@ impl RelayConnection {
         if blob.len() > hush_wire::MAX_BLOB_SIZE {
             return Err(NetError::FrameTooLarge(blob.len()));
         }
-        self.write(ClientMessage::Send { to, blob }.encode()).await
+        let msg = ClientMessage::Send { to, blob }.encode();
+        // Reliable data waits for its turn rather than outrun the relay (SPEC §6.3).
+        let wait = lock(&self.pacer).charge(msg.len(), std::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        self.write(msg).await
     }
 
     /// Sends a media frame: as a datagram when it fits the connection's live maximum datagram
@@ -347,6 +364,8 @@ impl RelayConnection {
         if len > hush_wire::MAX_FRAME_SIZE {
             return Err(NetError::FrameTooLarge(len));
         }
+        // Media is real time: charged, never delayed, so bulk data yields to it.
+        let _ = lock(&self.pacer).charge(len, std::time::Instant::now());
         if self.conn.max_datagram_size().is_some_and(|max| len <= max) {
             match self.conn.send_datagram_wait(frame.clone()).await {
                 Ok(()) => return Ok(MediaPath::Datagram),
