@@ -248,3 +248,123 @@ fn file_arrives_whole(tag: &str, size: usize, relay_flags: &[&str]) {
     assert_eq!(back.len(), body.len());
     assert!(back == body, "the bytes differ");
 }
+
+/// Newcomer items 3 and 7: nobody waits in silence. The guest says it waits for the host; a
+/// connector that the README's host (`--admit auto`) refuses is told why and exits 3 (refused
+/// by policy); the host prints that it refused a connector and how to admit one; a second
+/// `--host` in the room is told the room already has a host and stops with 3.
+#[test]
+fn waiting_denied_and_second_host_each_get_one_clear_line() {
+    let dir = TempDir::new("cli-waits");
+    let relay = RelayProcess::spawn(bin(), &["--listen".into(), "127.0.0.1:0".into()]).unwrap();
+    let addr = relay.addr.to_string();
+    let pin = hex::encode(relay.pin);
+    let common = ["--relay", &addr, "--relay-cert-sha256", &pin, "--room", "w"];
+    let guest = Proc::spawn(
+        dir.path(),
+        "guest",
+        &[&["join"][..], &common, &["--name", "G"]].concat(),
+    );
+    guest.wait(true, "waiting for the host…", 1);
+    let host = Proc::spawn(
+        dir.path(),
+        "host",
+        &[
+            &["join"][..],
+            &common,
+            &["--name", "H", "--host", "--admit", "auto"],
+        ]
+        .concat(),
+    );
+    guest.wait(false, "security code:", 1);
+    let mut conn = Proc::spawn(
+        dir.path(),
+        "connector",
+        &[
+            &["connector"][..],
+            &common,
+            &["--name", "phone", "--udp-sink", "127.0.0.1:9"],
+        ]
+        .concat(),
+    );
+    let start = Instant::now();
+    let code = loop {
+        if let Some(s) = conn.child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(start.elapsed() < GUARD, "the refused connector still waits");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(3), "{}", conn.stderr());
+    assert!(
+        conn.stderr().contains("the host refused this connector"),
+        "{}",
+        conn.stderr()
+    );
+    host.wait(true, "refused connector \"phone\"", 1);
+    host.wait(true, "--admit-connectors", 1);
+
+    let mut second = Proc::spawn(
+        dir.path(),
+        "second",
+        &[
+            &["join"][..],
+            &common,
+            &["--name", "H2", "--host", "--admit", "auto"],
+        ]
+        .concat(),
+    );
+    let start = Instant::now();
+    let code = loop {
+        if let Some(s) = second.child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(start.elapsed() < GUARD, "the second host did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(3), "{}", second.stderr());
+    assert!(
+        second.stderr().contains("the room already has a host"),
+        "{}",
+        second.stderr()
+    );
+}
+
+/// Newcomer item 6: one exit-code scheme, documented in `--help`; a relay that cannot be
+/// reached is a network failure (4).
+#[test]
+fn exit_codes_are_documented_and_an_unreachable_relay_exits_4() {
+    let help = Command::new(bin())
+        .args(["join", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    for want in ["Exit codes:", "2 usage", "3 refused by policy", "4 network"] {
+        assert!(
+            text.contains(want),
+            "{want:?} missing from join --help:\n{text}"
+        );
+    }
+    // A UDP port with nothing behind it.
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap().to_string();
+    drop(sock);
+    let out = Command::new(bin())
+        .args([
+            "join",
+            "--relay",
+            &addr,
+            "--relay-cert-sha256",
+            &"ab".repeat(32),
+        ])
+        .args(["--room", "x", "--name", "G"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -173,6 +173,9 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
             .relay_mode()
             .map_or_else(|| "?".to_owned(), |m| m.to_string()),
     );
+    if !args.host && meeting.relay_mode() == Some(hush_wire::RelayMode::E2ee) {
+        eprintln!("waiting for the host…");
+    }
     let (idle_tx, mut idle_rx) = tokio::sync::mpsc::channel::<()>(1);
     let answers = (args.host && args.admit == AdmitArg::Ask).then(stdin_lines);
     let listener = tokio::spawn(listen(
@@ -200,7 +203,8 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
         r = work => r,
         _ = tokio::signal::ctrl_c() => { eprintln!("interrupted: leaving"); Ok(()) }
         () = super::signal::terminated() => { eprintln!("terminated: leaving"); Ok(()) }
-        _ = idle_rx.recv() => { eprintln!("idle: leaving"); Ok(()) }
+        // Only a real idle signal: a listener that ended (with its error) drops the sender.
+        Some(()) = idle_rx.recv() => { eprintln!("idle: leaving"); Ok(()) }
         r = listener => match r {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e),

@@ -19,7 +19,7 @@ use super::Failure;
 
 /// Exit code when the relay issues the keys and the user did not ask for that, or a meeting
 /// that was end-to-end encrypted would continue on the relay's keys (SPEC §12.5).
-pub(crate) const MODE_REFUSED_EXIT: u8 = 3;
+pub(crate) const MODE_REFUSED_EXIT: u8 = super::exit::REFUSED;
 
 /// Maps a refusal of the relay's key mode to its exit code; other errors pass unchanged.
 pub(crate) fn mode_refusal(e: MeetingError) -> anyhow::Error {
@@ -201,10 +201,28 @@ pub(crate) fn print_session_event(ev: &MeetingEvent) -> anyhow::Result<bool> {
             // The relay's close reason: its text, not ours.
             eprintln!("disconnected: {}", Escaped(reason));
             if !reconnecting {
-                bail!("lost the relay: {}", Escaped(reason));
+                return Err(Failure {
+                    code: super::exit::NETWORK,
+                    message: format!("lost the relay: {}", Escaped(reason)),
+                }
+                .into());
             }
         }
         MeetingEvent::Reconnected => eprintln!("reconnected"),
+        MeetingEvent::JoinRefused { request, reason } => {
+            let what = match reason {
+                hush_client::DenyReason::ConnectorNeedsConsent => {
+                    "it would decrypt the meeting; to admit connectors run the host with \
+                     --admit-connectors, or with --admit ask and answer the prompt"
+                }
+                _ => "refused",
+            };
+            eprintln!(
+                "refused connector {} ({}): {what}",
+                quoted(&request.name),
+                request.identity.fingerprint()
+            );
+        }
         MeetingEvent::Moved { relay, region } => {
             eprintln!("moved to relay {relay} (region \"{}\")", Escaped(region));
         }
@@ -214,10 +232,11 @@ pub(crate) fn print_session_event(ev: &MeetingEvent) -> anyhow::Result<bool> {
             grace.as_secs()
         ),
         MeetingEvent::Ended(why) => {
-            let code = if matches!(why, EndReason::Downgrade(_)) {
-                MODE_REFUSED_EXIT
-            } else {
-                1
+            let code = match why {
+                EndReason::Downgrade(_) | EndReason::Denied(_) | EndReason::HostExists { .. } => {
+                    MODE_REFUSED_EXIT
+                }
+                _ => super::exit::FAILURE,
             };
             return Err(Failure {
                 code,

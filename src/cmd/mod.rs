@@ -18,7 +18,7 @@ mod signal;
 
 /// hush: end-to-end encrypted meetings over an untrusted relay.
 #[derive(Debug, Parser)]
-#[command(name = "hush", version, about, long_about = None)]
+#[command(name = "hush", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,25 +27,31 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Seal, open and inspect single SFrame frames (RFC 9605).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EXIT_CODES)]
     Frame(frame::Args),
     /// A guided, self-checking walk through every claim hush makes.
+    #[command(after_help = EXIT_CODES)]
     Demo(demo::Args),
     /// Which meeting features work under end-to-end encryption, and why (claim C5).
+    #[command(after_help = EXIT_CODES)]
     Features(features::Args),
     /// Throughput, latency, CPU and memory of frames through an embedded relay, per mode.
+    #[command(after_help = EXIT_CODES)]
     Bench(Box<bench::Args>),
     /// Create or show a long-term identity (Ed25519) file.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EXIT_CODES)]
     Identity(identity::Args),
     /// Join a meeting through a relay (end-to-end encrypted unless the relay issues the keys).
+    #[command(after_help = EXIT_CODES)]
     Join(join::Args),
     /// Bridge a meeting to a legacy non-E2EE sink as a visible, decrypting connector.
+    #[command(after_help = EXIT_CODES)]
     Connector(connector::Args),
     /// Read a local recording made with `hush join --record` (encrypted at rest; claim C8).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EXIT_CODES)]
     Recording(recording::Args),
     /// Run the untrusted relay: rooms and opaque frame forwarding over QUIC.
+    #[command(after_help = EXIT_CODES)]
     Relay(relay::Args),
 }
 
@@ -64,8 +70,28 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// A failure that carries its own process exit code (e.g. 1 for an authentication failure).
-/// Any other error exits with code 2.
+/// The exit codes of every subcommand (one scheme, printed by `--help`).
+pub mod exit {
+    /// Authentication or integrity failure (a recording or frame that does not verify), or a
+    /// meeting that ended for a reason of its own (removed, the host gone).
+    pub const FAILURE: u8 = 1;
+    /// Usage: a bad flag or value, a path that cannot be used, an unreadable input.
+    pub const USAGE: u8 = 2;
+    /// Refused by policy: a relay that issues the keys, a relay outside the allowed regions,
+    /// denied by the host, the room already has a host.
+    pub const REFUSED: u8 = 3;
+    /// Network: the relay cannot be reached, or was lost and reconnecting failed.
+    pub const NETWORK: u8 = 4;
+}
+
+/// The exit-code table for `--help`.
+pub const EXIT_CODES: &str = "Exit codes: 0 success, 1 authentication/integrity failure or \
+a meeting ended (removed, host gone), 2 usage or input error, 3 refused by policy (transport \
+relay, region, denied by the host, room already hosted), 4 network (relay unreachable or lost). \
+Interrupted (SIGINT/SIGTERM) meetings leave cleanly and exit 0.";
+
+/// A failure that carries its own process exit code (see [`exit`]). Other errors are mapped by
+/// [`exit_code`].
 #[derive(Debug)]
 pub struct Failure {
     /// Exit code to return.
@@ -82,9 +108,35 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// Exit code for an error returned by a subcommand: a [`Failure`]'s own code, otherwise 2.
+/// Exit code for an error returned by a subcommand: a [`Failure`]'s own code; a refusal by
+/// policy 3 and a network failure 4 when the error says so; otherwise 2 (see [`exit`]).
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    err.downcast_ref::<Failure>().map_or(2, |f| f.code)
+    use hush_client::MeetingError as M;
+    use hush_client::net::NetError as N;
+    if let Some(f) = err.downcast_ref::<Failure>() {
+        return f.code;
+    }
+    let net = |n: &N| match n {
+        N::RegionRefused { .. } => Some(exit::REFUSED),
+        N::Connect(_) | N::Connection(_) | N::Timeout | N::Closed => Some(exit::NETWORK),
+        _ => None,
+    };
+    for cause in err.chain() {
+        let code = if let Some(m) = cause.downcast_ref::<M>() {
+            match m {
+                M::TransportRefused { .. } | M::Downgrade { .. } => Some(exit::REFUSED),
+                M::Net(n) => net(n),
+                M::Timeout | M::Closed => Some(exit::NETWORK),
+                _ => None,
+            }
+        } else {
+            cause.downcast_ref::<N>().and_then(net)
+        };
+        if let Some(c) = code {
+            return c;
+        }
+    }
+    exit::USAGE
 }
 
 /// The text printed for an error: as anyhow's `{:#}` (the message, then each cause after `: `),

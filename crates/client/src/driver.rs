@@ -312,6 +312,7 @@ impl Driver {
                 MeetingEvent::E2ee(s)
             }
             Event::AdmissionRequest(r) => MeetingEvent::AdmissionRequest(r),
+            Event::JoinRefused { request, reason } => MeetingEvent::JoinRefused { request, reason },
             Event::Refused { from, reason } => {
                 match &reason {
                     Refusal::Group(_) => Counters::inc(&c.refused_group),

@@ -63,6 +63,14 @@ pub enum MeetingEvent {
     Data(DataMessage),
     /// Host, [`crate::Admit::Ask`]: someone asks to join.
     AdmissionRequest(AdmissionRequest),
+    /// Host: a join request refused by policy (a connector under [`crate::Admit::Auto`]
+    /// without consent); the joiner was sent a signed denial saying why.
+    JoinRefused {
+        /// Who asked.
+        request: AdmissionRequest,
+        /// Why.
+        reason: hush_group::DenyReason,
+    },
     /// A received message was refused (and counted).
     Refused {
         /// Relay id of the sender (0: the relay).

@@ -44,6 +44,7 @@ pub use error::MeetingError;
 pub use event::{
     AdmissionRequest, DataMessage, E2eeStatus, EndReason, MediaFrame, MeetingEvent, Refusal,
 };
+pub use hush_group::DenyReason;
 pub use lanes::{CONTROL_CAPACITY, MeetingEvents};
 pub use meeting::Meeting;
 pub use net::{MediaPath, TrustAnchor};

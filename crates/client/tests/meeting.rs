@@ -153,14 +153,22 @@ async fn ask_mode_admits_on_answer_and_connectors_need_consent() {
 async fn auto_mode_does_not_admit_a_connector_without_consent() {
     let relay = TestRelay::start().await;
     let (_host, _hev) = join(relay.config("r4", "H", host_role())).await;
-    let (c, _cev) = join(relay.config("r4", "Bridge", ClientRole::Connector)).await;
+    let (c, mut cev) = join(relay.config("r4", "Bridge", ClientRole::Connector)).await;
     let (g, _gev) = join(relay.config("r4", "G", ClientRole::Guest)).await;
-    // The guest (who asked after the connector) is admitted; the connector never is.
+    // The guest (who asked after the connector) is admitted; the connector never is, and is
+    // told why by a host-signed denial (SPEC §8.7.1) instead of waiting forever.
     g.wait_ready(GUARD).await.unwrap();
-    assert!(matches!(
-        c.wait_ready(Duration::from_millis(300)).await,
-        Err(MeetingError::Timeout)
-    ));
+    let why = wait_for(&mut cev, |ev| match ev {
+        MeetingEvent::Ended(why) => Some(why.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        why,
+        hush_client::EndReason::Denied(hush_client::DenyReason::ConnectorNeedsConsent)
+    );
+    assert!(c.wait_ready(Duration::from_millis(300)).await.is_err());
+    assert!(c.epoch().is_none(), "no key without consent");
     assert_eq!(g.e2ee_status(), Some(E2eeStatus::On));
 }
 

@@ -31,6 +31,9 @@ pub enum DecodeError {
     /// A public key or encapsulation has the wrong length for its KEM.
     #[error("field has the wrong length for its type")]
     BadLength,
+    /// A denial's reason byte names no known reason.
+    #[error("unknown denial reason {0}")]
+    UnknownDenyReason(u8),
 }
 
 /// Why a message or an operation was refused (SPEC §8, §9).
@@ -75,6 +78,9 @@ pub enum GroupError {
     /// An epoch key addressed to another member.
     #[error("epoch key is addressed to another member")]
     NotForMe,
+    /// A denial of another member's request, of an earlier request, or after admission.
+    #[error("denial is not of this member's pending join request")]
+    StaleDenial,
     /// An epoch key that binds a roster hash other than the roster held for its epoch.
     #[error("epoch key does not match the roster of its epoch")]
     RosterHashMismatch,

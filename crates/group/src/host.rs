@@ -13,7 +13,9 @@ use crate::error::GroupError;
 use crate::identity::{Identity, IdentityKey};
 use crate::kem::{self, HpkeKeyPair, KemId};
 use crate::member::{DEFAULT_GRACE_MS, Event, Member};
-use crate::message::{EpochKey, JoinRequest, Message, Role, Roster, RosterEntry, Signed, sign};
+use crate::message::{
+    Denial, DenyReason, EpochKey, JoinRequest, Message, Role, Roster, RosterEntry, Signed, sign,
+};
 use crate::names::{epoch_key_info, join_name_info, seal_roster_name, unpad_name};
 use crate::schedule::{EpochSecret, MAX_EPOCH};
 
@@ -560,9 +562,20 @@ impl Host {
         Ok(())
     }
 
-    /// Refuses a join request. Nothing is sent: the joiner never receives a key.
-    pub fn deny(&mut self, pending: PendingJoin) {
-        drop(pending);
+    /// Refuses a join request: the joiner never receives a key. Returns the host-signed
+    /// denial to send to it (SPEC §8.8.1), so it can say why instead of waiting forever.
+    pub fn deny(&mut self, pending: PendingJoin, reason: DenyReason) -> Outgoing {
+        let d = Denial {
+            meeting: self.meeting,
+            nonce: pending.request.nonce,
+            identity: pending.request.identity,
+            reason,
+        };
+        let body = d.encode_body();
+        Outgoing::To(
+            pending.relay_id,
+            sign(d, body, &self.identity, &self.room).to_bytes(),
+        )
     }
 
     /// Removes the member on relay connection `relay_id` (it left or disconnected) and starts a

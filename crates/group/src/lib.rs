@@ -34,7 +34,9 @@ pub use identity::{
 };
 pub use kem::{HpkeKeyPair, KemId, X25519_SMALL_ORDER, XWING_MLKEM_PK_LEN};
 pub use member::{DEFAULT_GRACE_MS, E2ee, Event, Member, MemberConfig, MemberInfo, RosterView};
-pub use message::{EpochKey, JoinRequest, Message, Role, Roster, RosterEntry, Signed};
+pub use message::{
+    Denial, DenyReason, EpochKey, JoinRequest, Message, Role, Roster, RosterEntry, Signed,
+};
 pub use rand_core;
 pub use schedule::{EpochSecret, MAX_EPOCH, SenderSecret, kid, split_kid};
 pub use zeroize::Zeroizing;

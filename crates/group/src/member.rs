@@ -10,7 +10,8 @@ use crate::error::GroupError;
 use crate::identity::{Identity, IdentityKey};
 use crate::kem::{self, HpkeKeyPair};
 use crate::message::{
-    EpochKey, JoinRequest, MemberNotice, Message, Role, Roster, Signed, msg_type, sign,
+    Denial, DenyReason, EpochKey, JoinRequest, MemberNotice, Message, Role, Roster, Signed,
+    msg_type, sign,
 };
 use crate::names::{epoch_key_info, join_name_info, open_roster_name, pad_name};
 use crate::schedule::{EpochSecret, MAX_EPOCH, SenderSecret};
@@ -109,6 +110,9 @@ pub enum Event {
     },
     /// This member is no longer in the roster (or left): erase every key.
     Removed,
+    /// The host refused this member's join request (a verified, host-signed denial of the
+    /// request it sent last); nothing more will come.
+    Denied(DenyReason),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +146,8 @@ pub struct Member {
     expiring: Vec<(u64, u64)>,
     phase: Phase,
     announced_ready: bool,
+    /// The nonce of the join request sent last: only a denial of that request counts.
+    asked: Option<[u8; 16]>,
     last_code: Option<String>,
     last_e2ee: Option<E2ee>,
 }
@@ -173,6 +179,7 @@ impl Member {
             expiring: Vec::new(),
             phase: Phase::Waiting,
             announced_ready: false,
+            asked: None,
             last_code: None,
             last_e2ee: None,
         })
@@ -283,6 +290,7 @@ impl Member {
             name_ct,
         };
         let body = req.encode_body();
+        self.asked = Some(nonce);
         Ok(sign(req, body, &self.identity, &self.room).to_bytes())
     }
 
@@ -356,6 +364,7 @@ impl Member {
         match Message::decode(bytes)? {
             Message::Roster(r) => self.handle_roster(r),
             Message::EpochKey(k) => self.handle_epoch_key(k, now_ms),
+            Message::Denied(d) => self.handle_denied(d),
             // Requests addressed to the host are none of a member's business.
             _ => Ok(Vec::new()),
         }
@@ -430,6 +439,25 @@ impl Member {
             }
             (None, _) => Ok(Vec::new()),
         }
+    }
+
+    /// A refusal counts only if the pinned host signed it, for this meeting, this identity and
+    /// the request this member sent last, and only while it is not in the roster.
+    fn handle_denied(&mut self, signed: Signed<Denial>) -> Result<Vec<Event>, GroupError> {
+        let d = &signed.content;
+        let host = self.host.ok_or(GroupError::NoHostYet)?;
+        signed.verify(&self.room, &host)?;
+        if Some(d.meeting) != self.meeting {
+            return Err(GroupError::WrongMeeting);
+        }
+        if d.identity != self.identity.public()
+            || self.asked != Some(d.nonce)
+            || self.phase != Phase::Waiting
+        {
+            return Err(GroupError::StaleDenial);
+        }
+        self.erase();
+        Ok(vec![Event::Denied(d.reason)])
     }
 
     fn handle_epoch_key(

@@ -27,6 +27,8 @@ pub mod msg_type {
     pub const LEAVE: u8 = 0x05;
     /// Member-signed request to rotate the epoch.
     pub const REKEY_REQUEST: u8 = 0x06;
+    /// Host-signed refusal of one join request, to the joiner.
+    pub const DENIED: u8 = 0x07;
 }
 
 /// Length of an Ed25519 signature.
@@ -122,6 +124,72 @@ pub struct JoinRequest {
     pub name_ct: Vec<u8>,
 }
 
+/// Why a host refused a join request (SPEC §8.8.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DenyReason {
+    /// The host (or its operator at the prompt) said no.
+    Denied,
+    /// A connector asked to join a host that admits connectors only with consent
+    /// (`--admit-connectors`, or a yes at the prompt).
+    ConnectorNeedsConsent,
+}
+
+impl DenyReason {
+    /// The wire byte.
+    pub fn to_u8(self) -> u8 {
+        match self {
+            DenyReason::Denied => 0,
+            DenyReason::ConnectorNeedsConsent => 1,
+        }
+    }
+
+    /// Parses the wire byte; unknown values are an error.
+    pub fn from_u8(v: u8) -> Result<Self, DecodeError> {
+        match v {
+            0 => Ok(DenyReason::Denied),
+            1 => Ok(DenyReason::ConnectorNeedsConsent),
+            other => Err(DecodeError::UnknownDenyReason(other)),
+        }
+    }
+}
+
+/// A host's refusal of one join request (SPEC §8.8.1): bound to the request by its nonce, so
+/// it cannot refuse a later request of the same joiner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// Meeting id.
+    pub meeting: MeetingId,
+    /// The refused request's nonce.
+    pub nonce: [u8; 16],
+    /// The joiner's identity.
+    pub identity: IdentityKey,
+    /// Why.
+    pub reason: DenyReason,
+}
+
+impl Denial {
+    /// The signed body (SPEC §8.8.1).
+    pub fn encode_body(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        header(&mut w, msg_type::DENIED);
+        w.raw(&self.meeting.0)
+            .raw(&self.nonce)
+            .raw(&self.identity.0)
+            .u8(self.reason.to_u8());
+        w.buf
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            meeting: MeetingId(r.array()?),
+            nonce: r.array()?,
+            identity: IdentityKey(r.array()?),
+            reason: DenyReason::from_u8(r.u8()?)?,
+        })
+    }
+}
+
 /// An epoch secret wrapped to one member (SPEC §8.6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochKey {
@@ -194,6 +262,8 @@ pub enum Message {
     Leave(Signed<MemberNotice>),
     /// A member-signed rekey request.
     RekeyRequest(Signed<MemberNotice>),
+    /// A host-signed refusal of a join request.
+    Denied(Signed<Denial>),
 }
 
 /// The bytes of a `Hello`.
@@ -408,6 +478,7 @@ impl Message {
             msg_type::REKEY_REQUEST => {
                 signed(bytes, MemberNotice::decode_body).map(Self::RekeyRequest)
             }
+            msg_type::DENIED => signed(bytes, Denial::decode_body).map(Self::Denied),
             other => Err(DecodeError::UnknownType(other)),
         }
     }

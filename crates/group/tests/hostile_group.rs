@@ -429,7 +429,7 @@ fn hostile_replayed_join_request_is_refused() {
     joiner.handle(HOST_RELAY, m.host.roster_bytes(), 0).unwrap();
     let req = joiner.join_request(&mut m.rng).unwrap();
     let pending = m.host.handle_join_request(300, &req).unwrap();
-    m.host.deny(pending);
+    let _ = m.host.deny(pending, hush_group::DenyReason::Denied);
     assert_eq!(
         m.host.handle_join_request(301, &req).err(),
         Some(GroupError::ReplayedJoin)
@@ -478,5 +478,73 @@ fn member_notices_are_signed_and_checked() {
     assert_eq!(
         m.host.handle(1, &s.to_bytes(), &mut m.rng, 0).err(),
         Some(GroupError::NotAMember)
+    );
+}
+
+/// SPEC §8.8.1: a joiner ends its wait only on a denial the pinned host signed, for its own
+/// latest request. A denial forged by anyone else (the relay, another participant), replayed
+/// from an earlier request, or arriving after admission changes nothing.
+#[test]
+fn hostile_forged_or_stale_denials_are_refused() {
+    let mut m = Meeting::new(KemId::X25519);
+    let mut joiner =
+        Member::new(identity(2), "Alice", ROOM, None, MemberConfig::default()).unwrap();
+    joiner.handle(HOST_RELAY, m.host.roster_bytes(), 0).unwrap();
+    let first = joiner.join_request(&mut m.rng).unwrap();
+    let pending = m.host.handle_join_request(300, &first).unwrap();
+    let Outgoing::To(to, genuine) = m.host.deny(pending, DenyReason::Denied) else {
+        panic!("a denial goes to the joiner")
+    };
+    assert_eq!(to, 300);
+    // The same denial signed by someone other than the host.
+    let d = match Message::decode(&genuine).unwrap() {
+        Message::Denied(d) => d.content,
+        other => panic!("not a denial: {other:?}"),
+    };
+    let body = d.encode_body();
+    let forged = sign(d.clone(), body, &identity(9), ROOM).to_bytes();
+    assert_eq!(
+        joiner.handle(HOST_RELAY, &forged, 0),
+        Err(GroupError::BadSignature)
+    );
+    // A later request makes the earlier request's denial stale.
+    let _second = joiner.join_request(&mut m.rng).unwrap();
+    assert_eq!(
+        joiner.handle(HOST_RELAY, &genuine, 0),
+        Err(GroupError::StaleDenial)
+    );
+    // A denial of the current request ends the wait with the host's reason.
+    let mut joiner = Member::new(identity(3), "Bob", ROOM, None, MemberConfig::default()).unwrap();
+    joiner.handle(HOST_RELAY, m.host.roster_bytes(), 0).unwrap();
+    let req = joiner.join_request(&mut m.rng).unwrap();
+    let pending = m.host.handle_join_request(301, &req).unwrap();
+    let Outgoing::To(_, denial) = m.host.deny(pending, DenyReason::ConnectorNeedsConsent) else {
+        panic!()
+    };
+    assert_eq!(
+        joiner.handle(HOST_RELAY, &denial, 0),
+        Ok(vec![Event::Denied(DenyReason::ConnectorNeedsConsent)])
+    );
+    // ... and an admitted member ignores a denial of the request that admitted it (a host
+    // cannot say both; a relay replaying one cannot talk a member out of the meeting).
+    let mut joiner =
+        Member::new(identity(4), "Carol", ROOM, None, MemberConfig::default()).unwrap();
+    joiner.handle(HOST_RELAY, m.host.roster_bytes(), 0).unwrap();
+    let req = joiner.join_request(&mut m.rng).unwrap();
+    let pending = m.host.handle_join_request(302, &req).unwrap();
+    let Outgoing::To(_, denial) = m.host.deny(pending.clone(), DenyReason::Denied) else {
+        panic!()
+    };
+    m.host.stage_admit(pending, true).unwrap();
+    let step = m.host.rekey(&mut m.rng, 0).unwrap();
+    for out in &step.outgoing {
+        if let Outgoing::Broadcast(b) | Outgoing::To(302, b) = out {
+            let _ = joiner.handle(HOST_RELAY, b, 0);
+        }
+    }
+    assert!(joiner.roster().is_some_and(|r| r.members.len() == 2));
+    assert_eq!(
+        joiner.handle(HOST_RELAY, &denial, 0),
+        Err(GroupError::StaleDenial)
     );
 }

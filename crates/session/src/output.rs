@@ -70,6 +70,14 @@ pub enum Event {
     E2ee(E2eeStatus),
     /// Host, [`crate::Admit::Ask`]: someone asks to join.
     AdmissionRequest(AdmissionRequest),
+    /// Host: a join request was refused by policy, not by the operator (a connector under
+    /// `Admit::Auto` without `admit_connectors`); the joiner was told why.
+    JoinRefused {
+        /// Who asked.
+        request: AdmissionRequest,
+        /// Why.
+        reason: hush_group::DenyReason,
+    },
     /// A received message was refused (and counted).
     Refused {
         /// Relay id of the sender (0: the relay).

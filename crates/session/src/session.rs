@@ -274,6 +274,11 @@ impl Session {
                     guard,
                 }));
                 self.apply_step(step);
+                // Others are already in the room: ask whether one of them hosts already (its
+                // answer, a roster it signed, ends this host: SPEC §8.9 step 2).
+                if !participants.is_empty() {
+                    self.send(Target::All, hush_group::message::hello());
+                }
             }
             _ => {
                 // A fresh member state and session HPKE key, the host key pinned before.

@@ -135,6 +135,14 @@ pub enum EndReason {
     /// The relay now issues the keys of a meeting that was end-to-end encrypted, or a relay in
     /// transport mode was reached without opting in (SPEC §12.5).
     Downgrade(String),
+    /// The host refused this participant's join request (a host-signed denial, SPEC §8.8.1).
+    Denied(hush_group::DenyReason),
+    /// Host: the room already has a host with another identity (it answered with a roster it
+    /// signed); hosting too would split the meeting in two.
+    HostExists {
+        /// The other host's identity fingerprint.
+        fingerprint: String,
+    },
 }
 
 impl fmt::Display for EndReason {
@@ -152,6 +160,16 @@ impl fmt::Display for EndReason {
                 waited.as_millis()
             ),
             EndReason::Downgrade(why) => f.write_str(why),
+            EndReason::Denied(hush_group::DenyReason::ConnectorNeedsConsent) => f.write_str(
+                "the host refused this connector: it admits connectors only with consent (ask \
+                 the host to run with --admit-connectors, or with --admit ask and say yes)",
+            ),
+            EndReason::Denied(_) => f.write_str("denied by the host"),
+            EndReason::HostExists { fingerprint } => write!(
+                f,
+                "the room already has a host ({fingerprint}): join without --host, or host \
+                 with that host's identity file"
+            ),
         }
     }
 }

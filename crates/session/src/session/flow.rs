@@ -17,6 +17,9 @@ impl Session {
                         return;
                     }
                     Some(msg_type::JOIN_REQUEST) if !h.guard.join(from, now) => return,
+                    Some(msg_type::ROSTER) if h.admitted.is_empty() => {
+                        return self.on_other_host(from, blob);
+                    }
                     _ => {}
                 }
                 match h.host.handle(from, blob, &mut self.rng, now) {
@@ -44,6 +47,31 @@ impl Session {
         }
     }
 
+    /// Host that has admitted nobody yet: a valid roster signed by another identity for this
+    /// room means the room already has a host; hosting too would split the meeting.
+    fn on_other_host(&mut self, from: u64, blob: &[u8]) {
+        let roster = match hush_group::Message::decode(blob) {
+            Ok(hush_group::Message::Roster(r)) => r,
+            Ok(_) => {
+                return self.refuse(
+                    from,
+                    Refusal::Group(hush_group::GroupError::UnexpectedMessage),
+                );
+            }
+            Err(e) => return self.refuse(from, Refusal::Group(e.into())),
+        };
+        let host = roster.content.host;
+        if host == self.cfg.identity.public() {
+            return;
+        }
+        if let Err(e) = roster.verify(&self.cfg.room, &host) {
+            return self.refuse(from, Refusal::Group(e));
+        }
+        self.end(EndReason::HostExists {
+            fingerprint: host.fingerprint(),
+        });
+    }
+
     fn on_join_request(&mut self, now: u64, p: PendingJoin) {
         let Mode::Host(h) = &mut self.mode else {
             return;
@@ -66,7 +94,18 @@ impl Session {
             return;
         }
         if admit == Admit::Auto {
-            tracing::info!(id = p.relay_id(), "connector not admitted (no consent)");
+            // A connector without consent: refused, and both sides are told (SPEC §8.8.1).
+            let request = AdmissionRequest {
+                relay_id: p.relay_id(),
+                identity: p.identity(),
+                name: p.display_name().to_owned(),
+                role: p.role(),
+            };
+            let reason = hush_group::DenyReason::ConnectorNeedsConsent;
+            let denial = h.host.deny(p, reason);
+            self.send_outgoing(denial);
+            self.events
+                .push_back(Event::JoinRefused { request, reason });
             return;
         }
         if h.pending.len() >= MAX_PENDING && !h.pending.contains_key(&p.relay_id()) {
@@ -118,13 +157,17 @@ impl Session {
 
     pub(super) fn apply_step(&mut self, step: Step) {
         for out in step.outgoing {
-            match out {
-                Outgoing::Broadcast(b) => self.send(Target::All, b),
-                Outgoing::To(id, b) => self.send(target(id), b),
-                _ => {}
-            }
+            self.send_outgoing(out);
         }
         self.apply_group(step.events);
+    }
+
+    fn send_outgoing(&mut self, out: Outgoing) {
+        match out {
+            Outgoing::Broadcast(b) => self.send(Target::All, b),
+            Outgoing::To(id, b) => self.send(target(id), b),
+            _ => {}
+        }
     }
 
     fn apply_group(&mut self, events: Vec<hush_group::Event>) {
@@ -164,6 +207,10 @@ impl Session {
                 G::SecurityCode(code) => self.events.push_back(Event::SecurityCode(code)),
                 G::E2eeStatus(s) => self.set_e2ee(E2eeStatus::from(s)),
                 G::EpochExpired { epoch } => self.keys.push_back(KeyUpdate::Expire(epoch)),
+                G::Denied(reason) => {
+                    ready = None;
+                    self.end(EndReason::Denied(reason));
+                }
                 G::Removed => {
                     self.events.push_back(Event::Removed);
                     if !self.frozen {
@@ -302,7 +349,8 @@ impl Session {
         if yes {
             self.admit_pending(now, p);
         } else {
-            h.host.deny(p);
+            let denial = h.host.deny(p, hush_group::DenyReason::Denied);
+            self.send_outgoing(denial);
         }
         Ok(())
     }

@@ -30,6 +30,8 @@ pub struct Seen {
     pub admission_requests: Vec<u64>,
     pub host_away: bool,
     pub refused: usize,
+    /// Join requests the host refused by policy (and told the joiner).
+    pub join_refused: usize,
 }
 
 pub struct Node {
@@ -237,6 +239,7 @@ impl Net {
                 Event::AdmissionRequest(r) => n.seen.admission_requests.push(r.relay_id),
                 Event::HostAway { .. } => n.seen.host_away = true,
                 Event::Refused { .. } => n.seen.refused += 1,
+                Event::JoinRefused { .. } => n.seen.join_refused += 1,
                 _ => {}
             }
         }
