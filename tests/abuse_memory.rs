@@ -11,17 +11,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use hush_client::net::{self, ConnectOptions};
 use hush_client::{ClientRole, Meeting, MeetingEvent, TrustAnchor};
-use hush_group::{Identity, Member, MemberConfig, Message};
-use hush_testkit::RelayProcess;
-use hush_wire::{ParticipantId, Target};
+use hush_testkit::attacker::{Attacker, Epoch, Move};
+use hush_testkit::{Proc, RelayProcess};
 
 const ROOM: &str = "mem";
 
@@ -30,104 +27,43 @@ fn bin() -> &'static Path {
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    hush_testkit::rss_kib(pid).unwrap_or(0)
 }
 
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+/// Every attack a room member can make, inside its relay budget.
+const ATTACK: [(usize, Move); 6] = [
+    (6, Move::HelloToHost),
+    (1, Move::HelloToAll),
+    (1, Move::JoinRequest),
+    (
+        2,
+        Move::Junk {
+            len: 16 * 1024,
+            fill: 0xEE,
+        },
+    ),
+    (
+        5,
+        Move::Frame {
+            epoch: Epoch::Fixed(1 << 47),
+            len: 1000,
+        },
+    ),
+    (
+        5,
+        Move::Frame {
+            epoch: Epoch::Next,
+            len: 1000,
+        },
+    ),
+];
 
-/// A media frame with a valid SFrame header for `kid` and `len` bytes of junk.
-fn frame(kid: u64, ctr: u64, len: usize) -> Bytes {
-    hush_testkit::sframe_frame(kid, ctr, len, 0)
-}
-
-/// One attacker until `until`: every attack a room member can make, inside its relay budget.
+/// One attacker until `until`.
 async fn attacker(relay: &RelayProcess, host_id: u64, until: Instant, sent: Arc<AtomicU64>) {
-    let Ok((conn, mut events)) = net::connect(
-        relay.addr,
-        TrustAnchor::Sha256(relay.pin),
-        ConnectOptions::default(),
-    )
-    .await
-    else {
+    let Ok(mut a) = Attacker::connect(relay.addr, relay.pin, ROOM, host_id).await else {
         return;
     };
-    if conn.join(ROOM).await.is_err() {
-        return;
-    }
-    let mut rng = hush_group::os_rng();
-    let to_host = Target::Participant(ParticipantId(host_id));
-    let hello: Bytes = hush_group::message::hello().into();
-    let mut roster: Option<Bytes> = None;
-    let mut epoch = 1u64;
-    let mut n = 0u64;
-    let mut tick = tokio::time::interval(Duration::from_millis(5));
-    // A steady 200 messages a second; a starved test process must not turn into bursts.
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    while Instant::now() < until {
-        tick.tick().await;
-        while let Ok(ev) = events.try_recv() {
-            match ev {
-                net::Event::Deliver { blob, .. } => {
-                    if let Ok(Message::Roster(r)) = Message::decode(&blob) {
-                        epoch = epoch.max(r.content.epoch);
-                        roster = Some(blob);
-                    }
-                }
-                net::Event::Closed { .. } => return,
-                _ => {}
-            }
-        }
-        let r = match n % 20 {
-            0..=5 => conn.send_blob(to_host, hello.clone()).await,
-            6 => conn.send_blob(Target::All, hello.clone()).await,
-            7 => match &roster {
-                Some(roster) => {
-                    let mut m = Member::new(
-                        Identity::generate(&mut rng),
-                        "intruder",
-                        ROOM,
-                        None,
-                        MemberConfig::default(),
-                    )
-                    .unwrap();
-                    let _ = m.handle(host_id, roster, 0);
-                    match m.join_request(&mut rng) {
-                        Ok(req) => conn.send_blob(to_host, req.into()).await,
-                        Err(_) => Ok(()),
-                    }
-                }
-                None => Ok(()),
-            },
-            8 | 9 => {
-                conn.send_blob(to_host, Bytes::from(vec![0xEE; 16 * 1024]))
-                    .await
-            }
-            10..=14 => conn
-                .send_media(frame(hush_group::kid(1 << 47, 0), n, 1000))
-                .await
-                .map(|_| ()),
-            _ => conn
-                .send_media(frame(hush_group::kid(epoch + 1, 0), n, 1000))
-                .await
-                .map(|_| ()),
-        };
-        if r.is_err() {
-            return;
-        }
-        sent.fetch_add(1, Relaxed);
-        n += 1;
-    }
+    sent.fetch_add(a.run(&ATTACK, until).await, Relaxed);
 }
 
 async fn run(secs: u64) {
@@ -143,7 +79,7 @@ async fn run(secs: u64) {
         ],
     )
     .unwrap();
-    let host = Kill(
+    let host = Proc(
         Command::new(bin())
             .arg("join")
             .args(["--relay", &relay.addr.to_string()])

@@ -4,11 +4,12 @@
 //! wrong key, and after tampering.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use hush_testkit::RelayProcess;
+use hush_testkit::meeting::TempDir;
+use hush_testkit::{Hush, Proc, RelayProcess};
 
 /// Upper bound on any one wait for a child: a guard against hangs, not a timing assertion.
 const GUARD: Duration = Duration::from_secs(60);
@@ -17,64 +18,9 @@ fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_hush"))
 }
 
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("hush-clirec-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A child process killed (by its pid, through `Child::kill`) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Proc {
-    /// Waits for the exit (bounded by [`GUARD`]) and returns the code.
-    fn wait(&mut self) -> i32 {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(start.elapsed() < GUARD, "child did not exit");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
 /// `hush join` in `room` on `relay`, stdout and stderr into `DIR/<name>.out` and `.err`.
 fn join(relay: &RelayProcess, dir: &Path, room: &str, name: &str, extra: &[&str]) -> Proc {
-    let out = std::fs::File::create(dir.join(format!("{name}.out"))).unwrap();
-    let err = std::fs::File::create(dir.join(format!("{name}.err"))).unwrap();
-    let child = Command::new(bin())
-        .arg("join")
-        .args(["--relay", &relay.addr.to_string()])
-        .args(["--relay-cert-sha256", &hex::encode(relay.pin)])
-        .args(["--room", room, "--name", name])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
-        .spawn()
-        .unwrap();
-    Proc(child)
+    Hush::new(bin(), relay.addr, relay.pin, dir).spawn("join", name, room, name, extra)
 }
 
 /// Waits (bounded by [`GUARD`]) until `path` contains `needle`.
@@ -119,7 +65,7 @@ fn sample_file() -> Vec<u8> {
 
 #[test]
 fn join_record_then_show_and_export_with_the_key() {
-    let dir = TempDir::new("record");
+    let dir = TempDir::new("clirec-record");
     let d = &dir.0;
     let relay = RelayProcess::spawn(bin(), &["--listen".into(), "127.0.0.1:0".into()]).unwrap();
     let rec = d.join("meeting.hushrec");
@@ -158,8 +104,8 @@ fn join_record_then_show_and_export_with_the_key() {
             "1",
         ],
     );
-    assert_eq!(guest.wait(), 0, "guest failed");
-    assert_eq!(host.wait(), 0, "host failed");
+    assert_eq!(guest.wait_blocking(GUARD), 0, "guest failed");
+    assert_eq!(host.wait_blocking(GUARD), 0, "host failed");
 
     // The start line, the key file (mode 0600), and stdout left as it was: only the contract.
     let err = std::fs::read_to_string(d.join("Host.err")).unwrap();
@@ -281,7 +227,7 @@ fn join_record_then_show_and_export_with_the_key() {
 #[cfg(unix)]
 #[test]
 fn sigint_finishes_the_recording_with_a_given_key() {
-    let dir = TempDir::new("sigint");
+    let dir = TempDir::new("clirec-sigint");
     let d = &dir.0;
     let relay = RelayProcess::spawn(bin(), &["--listen".into(), "127.0.0.1:0".into()]).unwrap();
     let rec = d.join("alone.hushrec");
@@ -306,7 +252,7 @@ fn sigint_finishes_the_recording_with_a_given_key() {
     let pid = host.0.id().to_string();
     let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
     assert!(sent.success());
-    assert_eq!(host.wait(), 0, "SIGINT leaves cleanly");
+    assert_eq!(host.wait_blocking(GUARD), 0, "SIGINT leaves cleanly");
     let err = std::fs::read_to_string(d.join("Host.err")).unwrap();
     assert!(
         err.lines()

@@ -6,66 +6,44 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hush_client::ClientRole;
-use hush_testkit::HostileRelay;
 use hush_testkit::meeting::{GUARD, TempDir, TestRelay, config, host_role, join};
+use hush_testkit::{HostileRelay, Hush, Proc};
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_hush"))
 }
 
-/// A child process killed (by its pid, through `Child::kill`) when dropped.
-struct Proc(Child);
+/// What a test starts from: a relay in this process and a directory for the children's output.
+struct Scene {
+    relay: TestRelay,
+    dir: TempDir,
+}
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+impl Scene {
+    async fn start(tag: &str) -> Self {
+        let dir = TempDir::new(tag);
+        let relay = TestRelay::start().await;
+        Scene { relay, dir }
+    }
+
+    /// `hush` children on the relay, writing into the directory.
+    fn hush(&self) -> Hush<'_> {
+        Hush::new(bin(), self.relay.addr, self.relay.pin, self.dir.path())
     }
 }
 
-impl Proc {
-    /// Waits for the exit (bounded by [`GUARD`]) and returns the code.
-    async fn wait(&mut self) -> i32 {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(start.elapsed() < GUARD * 4, "child did not exit");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-/// Where children connect and write: the relay's address and pin, the directory for their
-/// output.
-struct At<'a> {
-    addr: std::net::SocketAddr,
-    pin: [u8; 32],
-    dir: &'a Path,
-}
-
-/// `hush <cmd>` on the relay in `room`, stdout and stderr into `DIR/<tag>.out` and `.err`.
-fn spawn(at: &At<'_>, cmd: &str, tag: &str, room: &str, name: &str, extra: &[&str]) -> Proc {
-    let (addr, pin, dir) = (at.addr, at.pin, at.dir);
-    let out = std::fs::File::create(dir.join(format!("{tag}.out"))).unwrap();
-    let err = std::fs::File::create(dir.join(format!("{tag}.err"))).unwrap();
-    let child = Command::new(bin())
-        .arg(cmd)
-        .args(["--relay", &addr.to_string()])
-        .args(["--relay-cert-sha256", &hex::encode(pin)])
-        .args(["--room", room, "--name", name])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
-        .spawn()
-        .unwrap();
-    Proc(child)
+/// `hush join --host --admit auto <extra>` in `room` as child `host`, once it printed its
+/// security code.
+async fn start_host(at: &Hush<'_>, room: &str, extra: &[&str]) -> Proc {
+    let mut args = vec!["--host", "--admit", "auto"];
+    args.extend_from_slice(extra);
+    let host = at.spawn("join", "host", room, "Host", &args);
+    wait_text(&at.out("host"), "security code: ").await;
+    host
 }
 
 fn read(path: &Path) -> String {
@@ -119,31 +97,11 @@ fn is_fingerprint(s: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_chat_cannot_print_a_fake_security_code() {
-    let dir = TempDir::new("hostile-chat");
-    let d = dir.path();
-    let relay = TestRelay::start().await;
+    let scene = Scene::start("hostile-chat").await;
+    let (relay, d, at) = (&scene.relay, scene.dir.path(), scene.hush());
     let room = "chat";
-    let _host = spawn(
-        &At {
-            addr: relay.addr,
-            pin: relay.pin,
-            dir: d,
-        },
-        "join",
-        "host",
-        room,
-        "Host",
-        &["--host", "--admit", "auto"],
-    );
-    wait_text(&d.join("host.out"), "security code: ").await;
-    let (mallory, _ev) = join(config(
-        relay.addr,
-        relay.pin,
-        room,
-        "Mallory",
-        ClientRole::Guest,
-    ))
-    .await;
+    let _host = start_host(&at, room, &[]).await;
+    let (mallory, _ev) = join(relay.config(room, "Mallory", ClientRole::Guest)).await;
     mallory.wait_for_others(1, GUARD).await.unwrap();
     let fake = "\nsecurity code: 00000 00000 00000 00000 00000 00000\x1b[8m\r\u{202e}";
     mallory.send_chat(fake).await.unwrap();
@@ -190,17 +148,10 @@ async fn hostile_chat_cannot_print_a_fake_security_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_connector_name_cannot_change_the_e2ee_line() {
-    let dir = TempDir::new("hostile-connector");
-    let d = dir.path();
-    let relay = TestRelay::start().await;
+    let scene = Scene::start("hostile-connector").await;
+    let (d, at) = (scene.dir.path(), scene.hush());
     let room = "conn";
-    let (a, p) = (relay.addr, relay.pin);
-    let _host = spawn(
-        &At {
-            addr: a,
-            pin: p,
-            dir: d,
-        },
+    let _host = at.spawn(
         "join",
         "host",
         room,
@@ -208,43 +159,22 @@ async fn hostile_connector_name_cannot_change_the_e2ee_line() {
         &["--host", "--admit", "auto", "--admit-connectors"],
     );
     wait_text(&d.join("host.out"), "e2ee: on").await;
-    let _bob = spawn(
-        &At {
-            addr: a,
-            pin: p,
-            dir: d,
-        },
-        "join",
-        "bob",
-        room,
-        "Bob",
-        &[],
-    );
+    let _bob = at.spawn("join", "bob", room, "Bob", &[]);
     wait_lines(&d.join("bob.out"), 1, |l| l == "e2ee: on").await;
     // The group rule refuses the name before anything is sent; its own error line is escaped.
     let evil = "rec\ne2ee: on\x1b[8m";
-    let mut c = spawn(
-        &At {
-            addr: a,
-            pin: p,
-            dir: d,
-        },
+    let mut c = at.spawn(
         "connector",
         "evil",
         room,
         evil,
         &["--udp-sink", "127.0.0.1:9"],
     );
-    assert_ne!(c.wait().await, 0, "{}", read(&d.join("evil.err")));
+    assert_ne!(c.wait(GUARD * 4).await, 0, "{}", read(&d.join("evil.err")));
     assert_no_controls(d, "evil");
     assert!(read(&d.join("evil.err")).contains("display name"));
     // An ordinary connector still reads as before; after it leaves, `e2ee: on` again.
-    let mut phone = spawn(
-        &At {
-            addr: a,
-            pin: p,
-            dir: d,
-        },
+    let mut phone = at.spawn(
         "connector",
         "phone",
         room,
@@ -260,7 +190,7 @@ async fn hostile_connector_name_cannot_change_the_e2ee_line() {
     let _ = Command::new("kill")
         .args(["-INT", &phone.0.id().to_string()])
         .status();
-    phone.wait().await;
+    phone.wait(GUARD * 4).await;
     for who in ["host", "bob"] {
         wait_lines(&d.join(format!("{who}.out")), 2, |l| l == "e2ee: on").await;
         let out = read(&d.join(format!("{who}.out")));
@@ -272,33 +202,16 @@ async fn hostile_connector_name_cannot_change_the_e2ee_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_two_senders_named_alice_get_two_files() {
-    let dir = TempDir::new("hostile-alices");
-    let d = dir.path();
+    let scene = Scene::start("hostile-alices").await;
+    let (d, at) = (scene.dir.path(), scene.hush());
     let got = d.join("got");
-    let relay = TestRelay::start().await;
     let room = "files";
-    let (a, p) = (relay.addr, relay.pin);
-    let mut host = spawn(
-        &At {
-            addr: a,
-            pin: p,
-            dir: d,
-        },
-        "join",
-        "host",
+    let mut host = start_host(
+        &at,
         room,
-        "Host",
-        &[
-            "--host",
-            "--admit",
-            "auto",
-            "--recv-dir",
-            got.to_str().unwrap(),
-            "--until-idle",
-            "3",
-        ],
-    );
-    wait_text(&d.join("host.out"), "security code: ").await;
+        &["--recv-dir", got.to_str().unwrap(), "--until-idle", "3"],
+    )
+    .await;
     let mut contents = Vec::new();
     let mut senders = Vec::new();
     for (i, tag) in ["alice1", "alice2"].iter().enumerate() {
@@ -308,12 +221,7 @@ async fn hostile_two_senders_named_alice_get_two_files() {
         let path = src.join("notes.txt");
         std::fs::write(&path, &body).unwrap();
         contents.push(body);
-        senders.push(spawn(
-            &At {
-                addr: a,
-                pin: p,
-                dir: d,
-            },
+        senders.push(at.spawn(
             "join",
             tag,
             room,
@@ -322,10 +230,15 @@ async fn hostile_two_senders_named_alice_get_two_files() {
         ));
     }
     for s in &mut senders {
-        assert_eq!(s.wait().await, 0);
+        assert_eq!(s.wait(GUARD * 4).await, 0);
     }
     wait_lines(&d.join("host.err"), 2, |l| l.starts_with("received ")).await;
-    assert_eq!(host.wait().await, 0, "{}", read(&d.join("host.err")));
+    assert_eq!(
+        host.wait(GUARD * 4).await,
+        0,
+        "{}",
+        read(&d.join("host.err"))
+    );
 
     // Two files, each with its own name and exactly its sender's bytes.
     assert_eq!(
@@ -362,38 +275,12 @@ async fn hostile_two_senders_named_alice_get_two_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_file_names_land_inside_the_recv_dir() {
-    let dir = TempDir::new("hostile-names");
-    let d = dir.path();
+    let scene = Scene::start("hostile-names").await;
+    let (relay, d, at) = (&scene.relay, scene.dir.path(), scene.hush());
     let got = d.join("a").join("got");
-    let relay = TestRelay::start().await;
     let room = "names";
-    let _host = spawn(
-        &At {
-            addr: relay.addr,
-            pin: relay.pin,
-            dir: d,
-        },
-        "join",
-        "host",
-        room,
-        "Host",
-        &[
-            "--host",
-            "--admit",
-            "auto",
-            "--recv-dir",
-            got.to_str().unwrap(),
-        ],
-    );
-    wait_text(&d.join("host.out"), "security code: ").await;
-    let (mallory, _ev) = join(config(
-        relay.addr,
-        relay.pin,
-        room,
-        "Mallory",
-        ClientRole::Guest,
-    ))
-    .await;
+    let _host = start_host(&at, room, &["--recv-dir", got.to_str().unwrap()]).await;
+    let (mallory, _ev) = join(relay.config(room, "Mallory", ClientRole::Guest)).await;
     mallory.wait_for_others(1, GUARD).await.unwrap();
     let sent: [(&str, &[u8]); 6] = [
         ("../../etc/x", b"one"),
@@ -433,49 +320,19 @@ async fn hostile_file_names_land_inside_the_recv_dir() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_media_of_two_senders_named_alice_goes_to_two_files() {
-    let dir = TempDir::new("hostile-media");
-    let d = dir.path();
+    let scene = Scene::start("hostile-media").await;
+    let (d, at) = (scene.dir.path(), scene.hush());
     let got = d.join("got");
-    let relay = TestRelay::start().await;
     let room = "media";
-    let (a, p) = (relay.addr, relay.pin);
-    let _host = spawn(
-        &At {
-            addr: a,
-            pin: p,
-            dir: d,
-        },
-        "join",
-        "host",
-        room,
-        "Host",
-        &[
-            "--host",
-            "--admit",
-            "auto",
-            "--recv-dir",
-            got.to_str().unwrap(),
-        ],
-    );
-    wait_text(&d.join("host.out"), "security code: ").await;
-    let _a1 = spawn(
-        &At {
-            addr: a,
-            pin: p,
-            dir: d,
-        },
+    let _host = start_host(&at, room, &["--recv-dir", got.to_str().unwrap()]).await;
+    let _a1 = at.spawn(
         "join",
         "a1",
         room,
         "Alice",
         &["--frame-size", "100", "--fps", "20", "--wait-for", "1"],
     );
-    let _a2 = spawn(
-        &At {
-            addr: a,
-            pin: p,
-            dir: d,
-        },
+    let _a2 = at.spawn(
         "join",
         "a2",
         room,
@@ -502,21 +359,11 @@ async fn hostile_relay_close_reason_is_printed_escaped() {
     let dir = TempDir::new("hostile-close");
     let d = dir.path();
     let relay = HostileRelay::start().await.unwrap();
+    let at = Hush::new(bin(), relay.addr(), relay.pin(), d);
     let room = "close";
     let (host, _hev) = join(config(relay.addr(), relay.pin(), room, "Host", host_role())).await;
     host.wait_ready(GUARD).await.unwrap();
-    let _guest = spawn(
-        &At {
-            addr: relay.addr(),
-            pin: relay.pin(),
-            dir: d,
-        },
-        "join",
-        "guest",
-        room,
-        "Guest",
-        &[],
-    );
+    let _guest = at.spawn("join", "guest", room, "Guest", &[]);
     wait_text(&d.join("guest.out"), "security code: ").await;
     let me = host.relay_id().unwrap();
     let guest = relay

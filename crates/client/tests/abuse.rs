@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use common::*;
-use hush_client::net::{self, ConnectOptions, RelayConnection};
-use hush_client::{Admit, ClientRole, Meeting, MeetingEvent, MeetingEvents, Stats, TrustAnchor};
-use hush_group::{Identity, Member, MemberConfig};
+use hush_client::{Admit, ClientRole, Meeting, MeetingEvent, MeetingEvents, Stats};
+use hush_group::Identity;
 use hush_testkit::HostileRelay;
+use hush_testkit::attacker::{Attacker, Epoch, Move};
 use hush_testkit::meeting::config;
 use hush_wire::{ParticipantId, Target};
 use rand::SeedableRng;
@@ -24,17 +24,9 @@ fn rng() -> StdRng {
     StdRng::try_from_rng(&mut SysRng).unwrap()
 }
 
-/// A raw connection that joined `room`: what a non-member has.
-async fn intruder(
-    addr: std::net::SocketAddr,
-    pin: [u8; 32],
-    room: &str,
-) -> (RelayConnection, net::Events) {
-    let (conn, events) = net::connect(addr, TrustAnchor::Sha256(pin), ConnectOptions::default())
-        .await
-        .unwrap();
-    conn.join(room).await.unwrap();
-    (conn, events)
+/// A non-member that joined `room` (its host `host_id`), for attacks of the test's own.
+async fn intruder(addr: std::net::SocketAddr, pin: [u8; 32], room: &str, host_id: u64) -> Attacker {
+    Attacker::connect(addr, pin, room, host_id).await.unwrap()
 }
 
 fn to(id: u64) -> Target {
@@ -174,10 +166,11 @@ async fn abuse_rekey_does_not_wait_for_an_application_that_does_not_read() {
     }
     // A third joiner waits at the prompt forever; from now on the host reads no event.
     let (_waiting, _wev) = join(relay.config("rk", "C", ClientRole::Guest)).await;
-    let (junk, _jev) = intruder(relay.addr, relay.pin, "rk").await;
     let host_id = host.relay_id().unwrap();
+    let junk = intruder(relay.addr, relay.pin, "rk", host_id).await;
     for i in 0..5000u32 {
-        junk.send_blob(to(host_id), Bytes::from(vec![0xEE; 64]))
+        junk.connection()
+            .send_blob(to(host_id), Bytes::from(vec![0xEE; 64]))
             .await
             .unwrap();
         if i % 500 == 499 {
@@ -269,7 +262,8 @@ async fn abuse_frames_for_far_future_epochs_are_not_held() {
     wait_members(&guest, &mut gev, 2).await;
     wait_members(&host, &mut hev, 2).await;
     let epoch = guest.epoch().unwrap();
-    let (attacker, _aev) = intruder(relay.addr, relay.pin, "ff").await;
+    let non_member = intruder(relay.addr, relay.pin, "ff", host.relay_id().unwrap()).await;
+    let attacker = non_member.connection();
     let far = hush_group::kid(1 << 47, 0);
     let next = hush_group::kid(epoch + 1, 0);
     let before = guest.stats();
@@ -315,6 +309,26 @@ async fn abuse_frames_for_far_future_epochs_are_not_held() {
 
 /// One non-member doing everything it can inside its relay budget: group `Hello`s to the host
 /// and to everyone, valid join requests under fresh identities, junk blobs, garbage frames.
+const FLOOD: [(usize, Move); 5] = [
+    (5, Move::HelloToHost),
+    (1, Move::HelloToAll),
+    (1, Move::JoinRequest),
+    (
+        1,
+        Move::Junk {
+            len: 600,
+            fill: 0x01,
+        },
+    ),
+    (
+        2,
+        Move::Frame {
+            epoch: Epoch::Fixed(1),
+            len: 300,
+        },
+    ),
+];
+
 async fn flood(
     addr: std::net::SocketAddr,
     pin: [u8; 32],
@@ -322,59 +336,10 @@ async fn flood(
     host_id: u64,
     until: Instant,
 ) {
-    let (conn, mut events) = intruder(addr, pin, room).await;
-    let mut rng = rng();
-    let hello = hush_group::message::hello();
+    let mut attacker = Attacker::connect(addr, pin, room, host_id).await.unwrap();
     // Get the roster once to make valid join requests.
-    conn.send_blob(to(host_id), hello.clone().into())
-        .await
-        .unwrap();
-    let mut roster = None;
-    while roster.is_none() {
-        match tokio::time::timeout(GUARD, events.recv()).await.unwrap() {
-            Some(net::Event::Deliver { from, blob }) if from.0 == host_id => roster = Some(blob),
-            Some(_) => {}
-            None => return,
-        }
-    }
-    let roster = roster.unwrap();
-    let mut n = 0u64;
-    let mut tick = tokio::time::interval(Duration::from_millis(5));
-    // A steady 200 messages a second; a starved test process must not turn into bursts.
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    while Instant::now() < until {
-        tick.tick().await;
-        let r = match n % 10 {
-            0..=4 => conn.send_blob(to(host_id), hello.clone().into()).await,
-            5 => conn.send_blob(Target::All, hello.clone().into()).await,
-            6 => {
-                let mut m = Member::new(
-                    Identity::generate(&mut rng),
-                    "intruder",
-                    room,
-                    None,
-                    MemberConfig::default(),
-                )
-                .unwrap();
-                let _ = m.handle(host_id, &roster, 0);
-                match m.join_request(&mut rng) {
-                    Ok(req) => conn.send_blob(to(host_id), req.into()).await,
-                    Err(_) => Ok(()),
-                }
-            }
-            7 => {
-                conn.send_blob(to(host_id), Bytes::from(vec![0x01; 600]))
-                    .await
-            }
-            _ => conn
-                .send_media(frame(hush_group::kid(1, 0), n, 300))
-                .await
-                .map(|_| ()),
-        };
-        if r.is_err() {
-            return;
-        }
-        n += 1;
+    if attacker.fetch_roster().await {
+        attacker.run(&FLOOD, until).await;
     }
 }
 

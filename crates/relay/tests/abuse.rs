@@ -21,6 +21,8 @@ use bytes::Bytes;
 use common::*;
 use hush_client::net::{Event, TrustAnchor};
 use hush_relay::{HookMessage, Limits, Relay, RelayConfig, RelayError, RelayHook};
+use hush_testkit::meeting::TempDir;
+use hush_testkit::{connect_raw, peak_rss_kib, rss_kib};
 use hush_wire::{ClientMessage, ErrorCode, ParticipantId, Target};
 
 /// A raw QUIC client (no hush-client reader behind it): it joins `room` if given, then reads
@@ -103,6 +105,18 @@ async fn unfinished_streams(
         out.push(s);
     }
     out
+}
+
+/// A raw client in `room` holding 32 unfinished media streams of 60 KiB each (the streams are
+/// returned: dropping them would reset them).
+async fn stream_hog(
+    addr: std::net::SocketAddr,
+    pin: [u8; 32],
+    room: &str,
+) -> (Raw, Vec<quinn::SendStream>) {
+    let a = raw(addr, pin, Some(room), quinn::TransportConfig::default()).await;
+    let open = unfinished_streams(&a.conn, 32, 60 * 1024).await;
+    (a, open)
 }
 
 async fn wait_for(mut ok: impl FnMut() -> bool, within: Duration) -> bool {
@@ -199,14 +213,7 @@ async fn abuse_stream_frames_in_flight_are_bounded_in_bytes() {
 #[tokio::test]
 async fn abuse_unfinished_streams_time_out() {
     let r = relay(|c| c.limits.stream_timeout_secs = 1).await;
-    let a = raw(
-        r.addr,
-        r.cert_sha256,
-        Some("u"),
-        quinn::TransportConfig::default(),
-    )
-    .await;
-    let _open = unfinished_streams(&a.conn, 32, 60 * 1024).await;
+    let (a, _open) = stream_hog(r.addr, r.cert_sha256, "u").await;
     assert!(
         wait_for(
             || r.handle.stats().inbound_pending_bytes > 1 << 20,
@@ -235,14 +242,7 @@ async fn abuse_unfinished_streams_time_out() {
 #[tokio::test]
 async fn abuse_unfinished_stream_bytes_are_charged_to_the_rate_budget() {
     let r = relay(|c| c.limits.bytes_per_second = 1024 * 1024).await;
-    let a = raw(
-        r.addr,
-        r.cert_sha256,
-        Some("u"),
-        quinn::TransportConfig::default(),
-    )
-    .await;
-    let _open = unfinished_streams(&a.conn, 32, 60 * 1024).await;
+    let (a, _open) = stream_hog(r.addr, r.cert_sha256, "u").await;
     assert_eq!(
         raw_closed(&a.conn, Duration::from_secs(5)).await,
         Some(ErrorCode::RATE_LIMITED)
@@ -255,14 +255,7 @@ async fn abuse_unfinished_stream_bytes_are_charged_to_the_rate_budget() {
 async fn abuse_unfinished_streams_total_bytes_are_capped() {
     let cap = hush_wire::MAX_FRAME_SIZE + 1;
     let r = relay(|c| c.limits.stream_pending_bytes = cap).await;
-    let a = raw(
-        r.addr,
-        r.cert_sha256,
-        Some("u"),
-        quinn::TransportConfig::default(),
-    )
-    .await;
-    let _open = unfinished_streams(&a.conn, 32, 60 * 1024).await;
+    let (a, _open) = stream_hog(r.addr, r.cert_sha256, "u").await;
     assert_eq!(
         raw_closed(&a.conn, Duration::from_secs(5)).await,
         Some(ErrorCode::RATE_LIMITED)
@@ -280,10 +273,8 @@ async fn abuse_unfinished_streams_total_bytes_are_capped() {
 /// per-room cap of departed participants: the whole report keeps at most 4096 of them.
 #[tokio::test]
 async fn abuse_report_is_bounded_across_rooms() {
-    let dir = std::env::temp_dir().join(format!("hush-abuse-report-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("report.txt");
+    let dir = TempDir::new("abuse-report");
+    let path = dir.path().join("report.txt");
     let p = path.clone();
     let r = relay(move |c| {
         c.report_file = Some(p);
@@ -330,7 +321,6 @@ async fn abuse_report_is_bounded_across_rooms() {
     assert!(text.contains(&dropped), "{}", &text[..text.len().min(2000)]);
     assert!(text.len() < 4 << 20, "report is {} bytes", text.len());
     r.shutdown().await.unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// 8e: the metrics endpoint serves at most 64 connections at once (more are closed at accept)
@@ -476,13 +466,8 @@ async fn honest_pair(
     stop: Arc<AtomicBool>,
     c: Arc<Honest>,
 ) -> (tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>) {
-    let opts = hush_client::net::ConnectOptions::default;
-    let (tx, _txe) = hush_client::net::connect(addr, TrustAnchor::Sha256(pin), opts())
-        .await
-        .unwrap();
-    let (rx, mut rxe) = hush_client::net::connect(addr, TrustAnchor::Sha256(pin), opts())
-        .await
-        .unwrap();
+    let (tx, _txe) = connect_raw(addr, pin).await.unwrap();
+    let (rx, mut rxe) = connect_raw(addr, pin).await.unwrap();
     tx.join("honest").await.unwrap();
     rx.join("honest").await.unwrap();
     let (s, c2) = (stop.clone(), c.clone());
@@ -548,9 +533,7 @@ fn attackers(
         let blob = Bytes::from(vec![0x42u8; hush_wire::MAX_BLOB_SIZE]);
         while !s.load(Relaxed) {
             let victim = raw(addr, pin, Some("blobs"), small_window()).await;
-            let Ok((p, _pe)) =
-                hush_client::net::connect(addr, TrustAnchor::Sha256(pin), Default::default()).await
-            else {
+            let Ok((p, _pe)) = connect_raw(addr, pin).await else {
                 continue;
             };
             let _ = p.join("blobs").await;
@@ -567,14 +550,7 @@ fn attackers(
         let s = stop.clone();
         tasks.push(tokio::spawn(async move {
             while !s.load(Relaxed) {
-                let a = raw(
-                    addr,
-                    pin,
-                    Some(&format!("streams-{i}")),
-                    quinn::TransportConfig::default(),
-                )
-                .await;
-                let _open = unfinished_streams(&a.conn, 32, 60 * 1024).await;
+                let (a, _open) = stream_hog(addr, pin, &format!("streams-{i}")).await;
                 let _ = tokio::time::timeout(Duration::from_secs(15), a.conn.closed()).await;
             }
         }));
@@ -584,16 +560,12 @@ fn attackers(
     tasks.push(tokio::spawn(async move {
         let mut held = Vec::new();
         for i in 0..2 {
-            if let Ok((h, he)) =
-                hush_client::net::connect(addr, TrustAnchor::Sha256(pin), Default::default()).await
-            {
+            if let Ok((h, he)) = connect_raw(addr, pin).await {
                 let _ = h.join(&format!("held-{i}")).await;
                 held.push((h, he));
             }
         }
-        let Ok((l, _le)) =
-            hush_client::net::connect(addr, TrustAnchor::Sha256(pin), Default::default()).await
-        else {
+        let Ok((l, _le)) = connect_raw(addr, pin).await else {
             return;
         };
         let mut i = 0u64;
@@ -612,9 +584,7 @@ fn attackers(
     tasks.push(tokio::spawn(async move {
         while !s.load(Relaxed) {
             let _victim = raw(addr, pin, Some("big"), small_window()).await;
-            let Ok((f, _fe)) =
-                hush_client::net::connect(addr, TrustAnchor::Sha256(pin), Default::default()).await
-            else {
+            let Ok((f, _fe)) = connect_raw(addr, pin).await else {
                 continue;
             };
             let _ = f.join("big").await;
@@ -654,9 +624,8 @@ fn attackers(
 /// honest pair beside them loses under 1 %.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abuse_mixed_attackers_stay_within_byte_budgets() {
-    let dir = std::env::temp_dir().join(format!("hush-abuse-mixed-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    let report = dir.join("report.txt");
+    let dir = TempDir::new("abuse-mixed");
+    let report = dir.path().join("report.txt");
     let r = relay(|c| {
         c.report_file = Some(report);
         c.metrics = Some("127.0.0.1:0".parse().unwrap());
@@ -701,7 +670,6 @@ async fn abuse_mixed_attackers_stay_within_byte_budgets() {
         honest.blobs_sent.load(Relaxed)
     );
     r.shutdown().await.unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn report_numbers(s: &hush_relay::RelayStats, h: &Honest) {
@@ -717,12 +685,6 @@ fn report_numbers(s: &hush_relay::RelayStats, h: &Honest) {
         s.closes,
         s.metrics_http_refused
     );
-}
-
-fn proc_kib(pid: u32, field: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn hush_bin() -> std::path::PathBuf {
@@ -743,8 +705,7 @@ async fn abuse_ten_attackers_for_60s_leave_relay_memory_bounded() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
-    let dir = std::env::temp_dir().join(format!("hush-abuse-long-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
+    let dir = TempDir::new("abuse-long");
     let args: Vec<String> = [
         "--listen",
         "127.0.0.1:0",
@@ -754,7 +715,7 @@ async fn abuse_ten_attackers_for_60s_leave_relay_memory_bounded() {
     ]
     .iter()
     .map(|s| s.to_string())
-    .chain([dir.join("report.txt").display().to_string()])
+    .chain([dir.path().join("report.txt").display().to_string()])
     .collect();
     let relay = hush_testkit::RelayProcess::spawn(&hush_bin(), &args).unwrap();
     let pid = relay.pid();
@@ -762,14 +723,14 @@ async fn abuse_ten_attackers_for_60s_leave_relay_memory_bounded() {
     let honest = Arc::new(Honest::default());
     let (hs, hr) = honest_pair(relay.addr, relay.pin, stop.clone(), honest.clone()).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle_rss = proc_kib(pid, "VmRSS:").unwrap();
-    let idle_hwm = proc_kib(pid, "VmHWM:").unwrap();
+    let idle_rss = rss_kib(pid).unwrap();
+    let idle_hwm = peak_rss_kib(pid).unwrap();
     let tasks = attackers(relay.addr, relay.pin, stop.clone(), relay.metrics_addr);
     let t0 = Instant::now();
     let mut max_rss = idle_rss;
     while t0.elapsed() < Duration::from_secs(secs) {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        max_rss = max_rss.max(proc_kib(pid, "VmRSS:").unwrap_or(0));
+        max_rss = max_rss.max(rss_kib(pid).unwrap_or(0));
     }
     stop.store(true, Relaxed);
     hs.await.unwrap();
@@ -777,8 +738,8 @@ async fn abuse_ten_attackers_for_60s_leave_relay_memory_bounded() {
     for t in tasks {
         t.abort();
     }
-    let hwm = proc_kib(pid, "VmHWM:").unwrap();
-    let end_rss = proc_kib(pid, "VmRSS:").unwrap();
+    let hwm = peak_rss_kib(pid).unwrap();
+    let end_rss = rss_kib(pid).unwrap();
     let m = relay.metrics().unwrap();
     let closes: Vec<_> = m
         .iter()
@@ -802,5 +763,4 @@ async fn abuse_ten_attackers_for_60s_leave_relay_memory_bounded() {
         "honest pair lost {} of {sent}",
         sent - got
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use hush_client::net::{self, ConnectOptions, Event, Events, RelayConnection, TrustAnchor};
+use hush_client::net::{Event, Events, RelayConnection};
 use hush_relay::{Relay, RelayConfig, RunningRelay};
 use hush_wire::ErrorCode;
 use hush_wire::sframe_header::Header;
@@ -16,13 +16,9 @@ pub async fn relay(configure: impl FnOnce(&mut RelayConfig)) -> RunningRelay {
 }
 
 pub async fn client(r: &RunningRelay) -> (RelayConnection, Events) {
-    net::connect(
-        r.addr,
-        TrustAnchor::Sha256(r.cert_sha256),
-        ConnectOptions::default(),
-    )
-    .await
-    .unwrap()
+    hush_testkit::connect_raw(r.addr, r.cert_sha256)
+        .await
+        .unwrap()
 }
 
 /// An SFrame-shaped frame: a real header (kid, ctr) then `len` filler bytes.

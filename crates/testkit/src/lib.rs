@@ -10,6 +10,10 @@
 //! - [`RelayProcess`]: the real `hush relay` binary as a child process (kill it, restart it on
 //!   the same port, read its peak memory).
 //!
+//! - [`Hush`]: the `hush` binary as child processes against a relay, output in files, each a
+//!   [`Proc`] killed on drop.
+//! - [`attacker`]: a non-member in a room flooding its host with what a room member can send
+//!   ([`attacker::Attacker`], the mix of attacks chosen by each test).
 //! - [`meeting`]: the production relay in-process ([`meeting::TestRelay`]) and the meeting
 //!   helpers the client, connector and top-level tests share (configs, joins, event waits).
 //!
@@ -17,6 +21,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod attacker;
+mod child;
 mod error;
 pub mod meeting;
 mod process;
@@ -24,8 +30,11 @@ mod relay;
 mod tamper;
 mod tls;
 
+pub use child::{Hush, Proc};
 pub use error::TestkitError;
-pub use process::{RelayProcess, cpu_seconds, peak_rss_kib, signal, udp_rcvbuf_errors, write_pem};
+pub use process::{
+    RelayProcess, cpu_seconds, peak_rss_kib, rss_kib, signal, udp_rcvbuf_errors, write_pem,
+};
 pub use relay::{HostileRelay, Record};
 pub use tamper::{Delivery, Fate, Kind, Out, Tamper};
 pub use tls::SelfSigned;
@@ -37,4 +46,19 @@ pub fn sframe_frame(kid: u64, ctr: u64, len: usize, fill: u8) -> bytes::Bytes {
     let mut v = h[..n].to_vec();
     v.resize(n + len, fill);
     bytes::Bytes::from(v)
+}
+
+/// A raw connection to the relay at `addr` pinned to `pin` (default options), joined to no
+/// room: what an outsider or a relay test starts from.
+pub async fn connect_raw(
+    addr: std::net::SocketAddr,
+    pin: [u8; 32],
+) -> Result<(hush_client::net::RelayConnection, hush_client::net::Events), hush_client::net::NetError>
+{
+    hush_client::net::connect(
+        addr,
+        hush_client::TrustAnchor::Sha256(pin),
+        hush_client::net::ConnectOptions::default(),
+    )
+    .await
 }

@@ -157,10 +157,20 @@ pub fn signal(pid: u32, name: &str) -> bool {
 
 /// Peak resident memory (`VmHWM` in `/proc/<pid>/status`) of a process, in KiB (Linux only).
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// Resident memory now (`VmRSS` in `/proc/<pid>/status`) of a process, in KiB (Linux only).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The `field` line of `/proc/<pid>/status`, in KiB.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 

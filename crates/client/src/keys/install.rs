@@ -1,0 +1,94 @@
+//! Keys in and out: an epoch's keys installed (e2ee or transport mode), expired ones erased.
+
+use hush_frame::{FrameError, Sealer};
+use hush_group::SenderSecret;
+use hush_group::issued::Issued;
+use hush_session::IssuedRefusal;
+
+use super::{Keys, base_key, suite_of};
+use crate::shared::SealState;
+
+impl Keys {
+    pub(super) fn add_key(&mut self, epoch: u64, s: &SenderSecret) -> Result<(), FrameError> {
+        match self.opener.add_key(s.kid, suite_of(s.suite)?, base_key(s)?) {
+            Ok(()) | Err(FrameError::DuplicateKid(_)) => {}
+            Err(e) => return Err(e),
+        }
+        self.epochs.entry(epoch).or_default().kids.push(s.kid);
+        Ok(())
+    }
+
+    /// Installs an epoch's keys: every receiver key in the opener, the own key as the sealer.
+    pub(crate) fn install_epoch(
+        &mut self,
+        epoch: u64,
+        mine: &SenderSecret,
+        receivers: &[SenderSecret],
+    ) -> Result<(), FrameError> {
+        for r in receivers {
+            self.add_key(epoch, r)?;
+        }
+        let sealer = Sealer::new(suite_of(mine.suite)?, mine.kid, base_key(mine)?);
+        self.keyed = Some(epoch);
+        if self.awaiting.is_some_and(|a| a <= epoch) {
+            self.awaiting = None;
+        }
+        self.shared.set_sealer(Some(SealState { sealer, epoch }));
+        Ok(())
+    }
+
+    /// Transport mode: installs the issued epoch's own key; receiver keys come lazily.
+    pub(crate) fn install_issued(
+        &mut self,
+        issued: &Issued,
+        previous: Option<&Issued>,
+        now: u64,
+        grace: u64,
+    ) -> Result<(), IssuedRefusal> {
+        let mine = issued.my_sender()?;
+        match previous {
+            Some(p) if p.meeting != issued.meeting => self.clear(),
+            Some(p) if p.epoch != issued.epoch => {
+                self.expiring.push((p.epoch, now.saturating_add(grace)));
+            }
+            _ => {}
+        }
+        let key = base_key(&mine)?;
+        let sealer = Sealer::new(issued.suite, mine.kid, key);
+        self.keyed = Some(issued.epoch);
+        self.transport = Some(issued.clone());
+        self.shared.set_sealer(Some(SealState {
+            sealer,
+            epoch: issued.epoch,
+        }));
+        Ok(())
+    }
+
+    /// Earliest transport-mode key expiry.
+    pub(crate) fn poll_timeout(&self) -> Option<u64> {
+        self.expiring.iter().map(|(_, at)| *at).min()
+    }
+
+    /// Transport-mode epochs whose grace is over.
+    pub(crate) fn poll(&mut self, now: u64) -> Vec<u64> {
+        let mut due = Vec::new();
+        self.expiring.retain(|(e, at)| {
+            if *at <= now {
+                due.push(*e);
+                false
+            } else {
+                true
+            }
+        });
+        due
+    }
+
+    /// Erases every key of `epoch`.
+    pub(crate) fn expire(&mut self, epoch: u64) {
+        if let Some(e) = self.epochs.remove(&epoch) {
+            for kid in e.kids {
+                self.opener.remove_key(kid);
+            }
+        }
+    }
+}
