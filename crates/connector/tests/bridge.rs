@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use common::*;
-use hush_client::{ClientRole, DataKind, E2eeStatus};
+use hush_client::{ClientRole, DataKind, DenyReason, E2eeStatus, EndReason, MeetingEvent};
 use hush_connector::record::{self, RecordKind};
 use hush_connector::udp::Reassembler;
 use hush_connector::{Connector, SinkConfig};
@@ -203,14 +203,33 @@ async fn a_connector_the_host_did_not_admit_gets_no_key_and_bridges_nothing() {
         record_file: Some(rec.clone()),
         ..SinkConfig::default()
     };
-    let (conn, _cev) = Connector::join(
+    let (conn, mut cev) = Connector::join(
         relay.config("c2", "Sneaky Bridge", ClientRole::Connector),
         sinks,
     )
     .await
     .unwrap();
-    // A guest asking after the connector is admitted: the host has seen (and passed over) the
-    // connector's request by then.
+    // The host refuses it with a signed denial (SPEC §8.7.1): the connector is told why and
+    // its meeting ends, without ever holding a key.
+    let ended = tokio::time::timeout(GUARD, async {
+        loop {
+            match cev.recv().await {
+                Some(MeetingEvent::Ended(reason)) => break Some(reason),
+                Some(_) => {}
+                None => break None,
+            }
+        }
+    })
+    .await
+    .expect("the refused connector was never told");
+    assert!(
+        matches!(
+            ended,
+            Some(EndReason::Denied(DenyReason::ConnectorNeedsConsent))
+        ),
+        "{ended:?}"
+    );
+    // A guest asking after the connector was refused.
     let (guest, mut gev) = join(relay.config("c2", "Guest", ClientRole::Guest)).await;
     until(&guest, &mut gev, "guest keyed", |m| members(m) == 2).await;
     until(&host, &mut hev, "host at 2", |m| members(m) == 2).await;
@@ -229,20 +248,16 @@ async fn a_connector_the_host_did_not_admit_gets_no_key_and_bridges_nothing() {
         let mut b = BytesMut::from(format!("unbridged-{i}").as_bytes());
         guest.send_media(&mut b).await.unwrap();
     }
-    // The relay forwards every frame to the connector (it is in the relay's room)...
-    let cm = conn.meeting().clone();
+    // The host opens them all; by then the relay had every chance to forward one further.
     tokio::time::timeout(GUARD, async {
-        loop {
-            let rx = cm.connection().unwrap().quic().stats().frame_rx.datagram;
-            if rx >= N {
-                break;
-            }
+        while host.stats().media_opened < N {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     })
     .await
-    .expect("the connector did not receive the frames");
-    // ...but it holds no key, so it opens none and its sinks get nothing.
+    .expect("the host did not open the guest's frames");
+    let cm = conn.meeting().clone();
+    // It never held a key, so it opens none and its sinks get nothing.
     assert_eq!(cm.epoch(), None);
     assert_eq!(cm.security_code(), None);
     let stats = conn.stop().await.unwrap();
