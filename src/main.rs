@@ -10,7 +10,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cmd::Cli::parse();
-    cmd::init_tracing();
+    cli.init_tracing();
     match cmd::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

@@ -43,9 +43,14 @@ pub struct RelayArgs {
     /// SHA-256 of the relay's certificate (64 hex digits), as the relay prints it.
     #[arg(long, required_unless_present = "relay_ca")]
     relay_cert_sha256: Option<String>,
-    /// Trust the CA certificates in this PEM file instead of a pin.
+    /// Trust the CA certificates in this PEM file instead of a pin; the relay's certificate must
+    /// then name the host of --relay (or --server-name).
     #[arg(long, conflicts_with = "relay_cert_sha256")]
     relay_ca: Option<PathBuf>,
+    /// TLS server name to check the relay's certificate against with --relay-ca (every relay of
+    /// --relay). Default: the host name in --relay, or `hush-relay` for an IP address.
+    #[arg(long, requires = "relay_ca")]
+    server_name: Option<String>,
     /// Room name.
     #[arg(long)]
     pub room: String,
@@ -86,15 +91,21 @@ pub(crate) fn meeting_config(
     name: &str,
     policy: &PolicyArgs,
 ) -> anyhow::Result<MeetingConfig> {
-    let mut relays = relay
+    let relays = relay
         .relay
         .split(',')
         .map(str::trim)
         .filter(|r| !r.is_empty())
-        .map(resolve);
-    let first = relays.next().context("--relay names no relay")??;
-    let mut cfg = MeetingConfig::new(first, trust, &relay.room, name)?;
-    cfg.alternates = relays.collect::<anyhow::Result<_>>()?;
+        .map(resolve)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (first, _) = relays.first().context("--relay names no relay")?;
+    let mut cfg = MeetingConfig::new(*first, trust, &relay.room, name)?;
+    cfg.alternates = relays.iter().skip(1).map(|(a, _)| *a).collect();
+    for (addr, host) in &relays {
+        if let Some(n) = relay.server_name.as_ref().or(host.as_ref()) {
+            cfg.server_names.insert(*addr, n.clone());
+        }
+    }
     if let Some(path) = &policy.identity {
         cfg.identity = hush_client::load_identity(path)?;
     }
@@ -105,18 +116,34 @@ pub(crate) fn meeting_config(
     Ok(cfg)
 }
 
-fn resolve(relay: &str) -> anyhow::Result<SocketAddr> {
-    relay
+/// A `--relay` entry's address, and its host name when it is not an IP literal (the TLS server
+/// name a CA-issued certificate names).
+fn resolve(relay: &str) -> anyhow::Result<(SocketAddr, Option<String>)> {
+    let addr = relay
         .to_socket_addrs()
         .with_context(|| format!("cannot resolve relay address {relay:?}"))?
         .next()
-        .with_context(|| format!("relay address {relay:?} resolves to nothing"))
+        .with_context(|| format!("relay address {relay:?} resolves to nothing"))?;
+    let host = relay.rsplit_once(':').map_or(relay, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = host
+        .parse::<std::net::IpAddr>()
+        .is_err()
+        .then(|| host.to_owned());
+    Ok((addr, name))
 }
 
+/// 64 hex digits, optionally after `sha256=` (as `hush relay` and `hush relay pin` print a pin).
 fn hex32(s: &str, what: &str) -> anyhow::Result<[u8; 32]> {
+    let s = s.trim();
+    let s = s.strip_prefix("sha256=").unwrap_or(s);
     let mut out = [0u8; 32];
-    hex::decode_to_slice(s.trim(), &mut out)
-        .with_context(|| format!("{what} must be 64 hex digits"))?;
+    hex::decode_to_slice(s, &mut out).with_context(|| {
+        format!(
+            "{what} must be 64 hex digits (optionally after `sha256=`), got {} characters",
+            s.len()
+        )
+    })?;
     Ok(out)
 }
 

@@ -22,6 +22,31 @@ mod signal;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format on stderr: `text` for people, `json` (one object per line) for machines.
+    /// Levels come from RUST_LOG (default: info for `hush relay`, warnings for the rest).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text,
+          env = "HUSH_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (timestamp, level, target, fields).
+    Json,
+}
+
+impl Cli {
+    /// Starts logging for this command line (see [`init_tracing`]).
+    pub fn init_tracing(&self) {
+        let default = match self.command {
+            Command::Relay(_) => "info",
+            _ => "warn",
+        };
+        init_tracing(self.log_format, default);
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,7 +97,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// The exit codes of every subcommand (one scheme, printed by `--help`).
 pub mod exit {
-    /// Authentication or integrity failure (a recording or frame that does not verify), or a
+    /// Authentication or integrity failure (a relay certificate that does not match the pin, a
+    /// recording or frame that does not verify), or a
     /// meeting that ended for a reason of its own (removed, the host gone).
     pub const FAILURE: u8 = 1;
     /// Usage: a bad flag or value, a path that cannot be used, an unreadable input.
@@ -85,8 +111,8 @@ pub mod exit {
 }
 
 /// The exit-code table for `--help`.
-pub const EXIT_CODES: &str = "Exit codes: 0 success, 1 authentication/integrity failure or \
-a meeting ended (removed, host gone), 2 usage or input error, 3 refused by policy (transport \
+pub const EXIT_CODES: &str = "Exit codes: 0 success, 1 authentication/integrity failure (a relay \
+certificate that does not match the pin, a recording that does not verify) or a meeting ended (removed, host gone), 2 usage or input error, 3 refused by policy (transport \
 relay, region, denied by the host, room already hosted), 4 network (relay unreachable or lost). \
 Interrupted (SIGINT/SIGTERM) meetings leave cleanly and exit 0.";
 
@@ -118,6 +144,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
     let net = |n: &N| match n {
         N::RegionRefused { .. } => Some(exit::REFUSED),
+        N::PinMismatch { .. } => Some(exit::FAILURE),
         N::Connect(_) | N::Connection(_) | N::Timeout | N::Closed => Some(exit::NETWORK),
         _ => None,
     };
@@ -157,15 +184,23 @@ pub fn error_text(err: &anyhow::Error) -> String {
     out
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only), so stdout stays a clean
-/// contract for scripts.
-pub fn init_tracing() {
+/// Logs go to stderr, filtered by `RUST_LOG` (else `default`), so stdout stays a clean contract
+/// for scripts. Text lines carry no ANSI colour when stderr is not a terminal or `NO_COLOR` is
+/// set.
+pub fn init_tracing(format: LogFormat, default: &str) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        LogFormat::Text => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            builder.with_ansi(colour).try_init()
+        }
+    };
 }
 
 #[cfg(test)]

@@ -6,12 +6,14 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use hush_keyservice::{KeyService, KeyServiceConfig};
-use hush_relay::{CertSource, FileConfig, Relay, RelayConfig};
+use hush_relay::config::MAX_DRAIN_SECS;
+use hush_relay::{CertSource, FileConfig, ModeName, Relay, RelayConfig};
 
 /// Who holds the meeting keys (SPEC §12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,69 +24,125 @@ enum Mode {
     Transport,
 }
 
-/// `hush relay` flags. Flags override the `--config` file, which overrides the defaults.
+impl From<ModeName> for Mode {
+    fn from(m: ModeName) -> Self {
+        match m {
+            ModeName::E2ee => Mode::E2ee,
+            ModeName::Transport => Mode::Transport,
+        }
+    }
+}
+
+impl From<Mode> for ModeName {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::E2ee => ModeName::E2ee,
+            Mode::Transport => ModeName::Transport,
+        }
+    }
+}
+
+/// Default seconds of graceful drain.
+const DEFAULT_DRAIN_SECS: u64 = 10;
+
+/// `hush relay` flags. Each also comes from an environment variable (`HUSH_RELAY_<FLAG>`) and
+/// from the `--config` TOML file (the same name with `_`): a flag overrides its variable, which
+/// overrides the file, which overrides the default.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(subcommand)]
+    tool: Option<Tool>,
     /// e2ee: the relay holds no key. transport: a key service beside the relay issues and holds
     /// the keys and decrypts every frame (with --dump-dir, also writes `<id>.decrypted`).
-    #[arg(long, value_enum, default_value_t = Mode::E2ee)]
-    mode: Mode,
+    /// [default: e2ee]
+    #[arg(long, value_enum, env = "HUSH_RELAY_MODE")]
+    mode: Option<Mode>,
     /// UDP address to listen on (`127.0.0.1:0` picks a free port). Default 127.0.0.1:4433.
-    #[arg(long)]
+    #[arg(long, env = "HUSH_RELAY_LISTEN")]
     listen: Option<SocketAddr>,
-    /// Certificate chain PEM file (with --key); default: a fresh self-signed certificate.
-    #[arg(long, requires = "key")]
+    /// Keep the relay's identity here: a self-signed key and certificate generated on first
+    /// start (key mode 0600) and reused, so the pin clients hold survives restarts.
+    #[arg(long, env = "HUSH_RELAY_STATE_DIR", conflicts_with = "cert")]
+    state_dir: Option<PathBuf>,
+    /// Certificate chain PEM file (with --key); default: a fresh self-signed certificate at
+    /// every start (its pin changes: use --state-dir or a CA's certificate for a service).
+    #[arg(long, requires = "key", env = "HUSH_RELAY_CERT")]
     cert: Option<PathBuf>,
     /// Private key PEM file (with --cert).
-    #[arg(long, requires = "cert")]
+    #[arg(long, requires = "cert", env = "HUSH_RELAY_KEY")]
     key: Option<PathBuf>,
-    /// TOML config file (keys: listen, region, cert, key, report_file, dump_dir, metrics, [limits]).
-    #[arg(long)]
+    /// TOML config file (keys: the flags' names with `_`, e.g. listen, mode, region, state_dir,
+    /// drain_secs, metrics, and a [limits] table; `--print-config` shows them all).
+    #[arg(long, env = "HUSH_RELAY_CONFIG")]
     config: Option<PathBuf>,
-    /// Write the relay knowledge report here (rewritten every second and at shutdown).
+    /// Print the effective configuration (defaults, file, environment and flags merged) as
+    /// TOML, and exit without starting.
     #[arg(long)]
+    print_config: bool,
+    /// Write the relay knowledge report here (rewritten every second and at shutdown).
+    #[arg(long, env = "HUSH_RELAY_REPORT_FILE")]
     report_file: Option<PathBuf>,
     /// Write every forwarded payload, as received, under this directory (SPEC §7.7).
-    #[arg(long)]
+    #[arg(long, env = "HUSH_RELAY_DUMP_DIR")]
     dump_dir: Option<PathBuf>,
-    /// Serve Prometheus metrics at http://ADDR/metrics.
-    #[arg(long)]
+    /// Serve Prometheus metrics at http://ADDR/metrics (and /healthz, /readyz).
+    #[arg(long, env = "HUSH_RELAY_METRICS")]
     metrics: Option<SocketAddr>,
     /// Region this relay runs in, advertised to clients (geofencing).
-    #[arg(long)]
+    #[arg(long, env = "HUSH_RELAY_REGION")]
     region: Option<String>,
     /// Largest media frame in bytes (at most 262144).
-    #[arg(long)]
+    #[arg(long, env = "HUSH_RELAY_MAX_FRAME_SIZE")]
     max_frame_size: Option<usize>,
     /// Participants per room.
-    #[arg(long)]
+    #[arg(long, env = "HUSH_RELAY_MAX_PARTICIPANTS")]
     max_participants: Option<usize>,
     /// Rooms open at once.
-    #[arg(long)]
+    #[arg(long, env = "HUSH_RELAY_MAX_ROOMS")]
     max_rooms: Option<usize>,
     /// Connections at once.
-    #[arg(long)]
+    #[arg(long, env = "HUSH_RELAY_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
     /// Media frames plus control messages per second per connection.
-    #[arg(long)]
+    #[arg(long, env = "HUSH_RELAY_FRAMES_PER_SEC")]
     frames_per_sec: Option<u32>,
     /// Bytes per second per connection.
-    #[arg(long)]
+    #[arg(long, env = "HUSH_RELAY_BYTES_PER_SEC")]
     bytes_per_sec: Option<u64>,
     /// QUIC idle timeout in seconds.
-    #[arg(long)]
+    #[arg(long, env = "HUSH_RELAY_IDLE_TIMEOUT")]
     idle_timeout: Option<u64>,
     /// On SIGTERM/SIGINT: seconds connected clients get to move to another relay (they are
     /// told GOING_AWAY) before the relay closes what is left and exits 0 (0..=300).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=300))]
-    drain_secs: u64,
+    /// [default: 10]
+    #[arg(long, env = "HUSH_RELAY_DRAIN_SECS",
+          value_parser = clap::value_parser!(u64).range(0..=MAX_DRAIN_SECS))]
+    drain_secs: Option<u64>,
+}
+
+/// Tools of `hush relay` that do not start it.
+#[derive(Debug, clap::Subcommand)]
+enum Tool {
+    /// Print the pin (`sha256=<hex>`) of a state directory or a PEM certificate, without
+    /// starting a relay: what clients pass to `--relay-sha256`.
+    Pin {
+        /// A `--state-dir` directory or a PEM certificate file.
+        path: PathBuf,
+    },
 }
 
 impl Args {
-    fn config(self) -> anyhow::Result<RelayConfig> {
+    /// The effective configuration and mode: defaults, then the file, then variables and flags.
+    fn config(self) -> anyhow::Result<(RelayConfig, Mode)> {
         let mut cfg = RelayConfig::new(SocketAddr::from(([127, 0, 0, 1], 4433)));
+        cfg.drain = Duration::from_secs(DEFAULT_DRAIN_SECS);
+        let mut mode = Mode::E2ee;
         if let Some(path) = &self.config {
-            cfg.apply_file(FileConfig::load(path)?);
+            let file = FileConfig::load(path)?;
+            if let Some(m) = file.mode {
+                mode = m.into();
+            }
+            cfg.apply_file(file);
         }
         let l = &mut cfg.limits;
         macro_rules! set {
@@ -103,8 +161,14 @@ impl Args {
         );
         // Every limit in its range (SPEC §7.4), before anything starts: one line naming it.
         l.validate()?;
+        if let Some(v) = self.mode {
+            mode = v;
+        }
         if let Some(v) = self.listen {
             cfg.listen = v;
+        }
+        if let Some(dir) = self.state_dir {
+            cfg.cert = CertSource::StateDir(dir);
         }
         if let (Some(cert), Some(key)) = (self.cert, self.key) {
             cfg.cert = CertSource::Pem { cert, key };
@@ -121,15 +185,58 @@ impl Args {
         if self.metrics.is_some() {
             cfg.metrics = self.metrics;
         }
-        cfg.drain = std::time::Duration::from_secs(self.drain_secs);
-        Ok(cfg)
+        if let Some(d) = self.drain_secs {
+            cfg.drain = Duration::from_secs(d);
+        }
+        Ok((cfg, mode))
     }
+}
+
+/// The effective configuration in the config file's own format, so it can be saved and reused.
+fn config_toml(cfg: &RelayConfig, mode: Mode) -> anyhow::Result<String> {
+    let (state_dir, cert, key) = match &cfg.cert {
+        CertSource::StateDir(d) => (Some(d.clone()), None, None),
+        CertSource::Pem { cert, key } => (None, Some(cert.clone()), Some(key.clone())),
+        _ => (None, None, None),
+    };
+    let file = FileConfig {
+        mode: Some(mode.into()),
+        drain_secs: Some(cfg.drain.as_secs()),
+        listen: Some(cfg.listen),
+        region: Some(cfg.region.clone()),
+        cert,
+        key,
+        state_dir,
+        report_file: cfg.report_file.clone(),
+        dump_dir: cfg.dump_dir.clone(),
+        metrics: cfg.metrics,
+        limits: cfg.limits.clone(),
+    };
+    let mut text = String::from(
+        "# hush relay: effective configuration (defaults < --config file < HUSH_RELAY_* < flags)\n",
+    );
+    if matches!(cfg.cert, CertSource::SelfSigned) {
+        text.push_str(
+            "# identity: a fresh self-signed certificate at every start (set state_dir to keep it)\n",
+        );
+    }
+    text.push_str(&toml::to_string(&file).context("cannot print the configuration")?);
+    Ok(text)
 }
 
 /// Runs the relay until SIGINT or SIGTERM.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mode = args.mode;
-    let mut cfg = args.config()?;
+    if let Some(Tool::Pin { path }) = &args.tool {
+        let pin = hush_relay::pin_of(path)?;
+        println!("sha256={}", hex::encode(pin));
+        return Ok(());
+    }
+    let print = args.print_config;
+    let (mut cfg, mode) = args.config()?;
+    if print {
+        print!("{}", config_toml(&cfg, mode)?);
+        return Ok(());
+    }
     let keys = (mode == Mode::Transport).then(|| {
         Arc::new(KeyService::new(KeyServiceConfig {
             dump_dir: cfg.dump_dir.clone(),
@@ -154,6 +261,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         out.flush()?;
         drop(out);
+        eprintln!("hush relay {}", env!("CARGO_PKG_VERSION"));
         match &keys {
             Some(k) => eprintln!(
                 "hush relay mode: transport (keys issued and held by the relay's key service, \
@@ -162,7 +270,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ),
             None => eprintln!("hush relay mode: e2ee (keys stay on clients; the relay holds none)"),
         }
-        tracing::info!(mode = ?mode, "relay mode");
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            mode = ?mode,
+            listen = %relay.local_addr(),
+            pin = %hex::encode(relay.cert_sha256()),
+            "hush relay started"
+        );
         relay.run(shutdown_signal()).await?;
         if let Some(k) = &keys {
             k.flush();

@@ -1,6 +1,7 @@
 //! What a client needs to join a meeting ([`MeetingConfig`]): the relay and how to trust it, the
 //! room, the display name, the role, the identity, the host key to expect (SPEC §8.1, §8.9).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +14,10 @@ use crate::net::TrustAnchor;
 
 pub use hush_session::{Admit, ClientRole};
 
+/// The server name a relay is checked against when none is given: the name in the certificate
+/// `hush relay` generates (with a pin, the name is not checked at all).
+pub const DEFAULT_SERVER_NAME: &str = "hush-relay";
+
 /// Everything [`crate::Meeting::join`] needs.
 #[derive(Debug, Clone)]
 pub struct MeetingConfig {
@@ -24,6 +29,10 @@ pub struct MeetingConfig {
     pub alternates: Vec<SocketAddr>,
     /// How to trust the relay's certificate.
     pub trust: TrustAnchor,
+    /// TLS server name of each relay, checked against its certificate with
+    /// [`TrustAnchor::CaFile`] (the host name of `--relay`, or `--server-name`). A relay not in
+    /// the map is named [`DEFAULT_SERVER_NAME`], the name of the relay's self-signed certificate.
+    pub server_names: HashMap<SocketAddr, String>,
     /// Room name (1..=255 bytes).
     pub room: String,
     /// Display name (at most 127 bytes of UTF-8); end-to-end encrypted, never seen by the relay.
@@ -75,6 +84,7 @@ impl MeetingConfig {
             relay,
             alternates: Vec::new(),
             trust,
+            server_names: HashMap::new(),
             room: room.into(),
             name: name.into(),
             role: ClientRole::Guest,
@@ -98,6 +108,14 @@ impl MeetingConfig {
     pub fn validate(&self) -> Result<(), MeetingError> {
         hush_session::Session::check(&self.session_config())
             .map_err(|e| crate::error::meeting_error(e, self.relay))
+    }
+
+    /// The TLS server name to check for the relay at `addr`.
+    pub(crate) fn server_name(&self, addr: SocketAddr) -> String {
+        self.server_names
+            .get(&addr)
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_SERVER_NAME.to_owned())
     }
 
     /// Every relay this meeting may use, `relay` first.

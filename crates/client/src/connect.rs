@@ -27,6 +27,7 @@ pub(crate) async fn connect_and_join(
         // application: a short queue, so what waits here is bounded in bytes (16 MiB) and the
         // rest waits in the relay's own byte-bounded queue (SPEC §7.4, §11.5).
         event_capacity: NET_EVENTS,
+        server_name: config.server_name(relay),
         ..ConnectOptions::default()
     };
     let (conn, events) =

@@ -39,7 +39,9 @@ mod shared;
 mod stats;
 
 pub use blob::DataKind;
-pub use config::{Admit, ClientRole, MeetingConfig, ephemeral_identity, load_identity};
+pub use config::{
+    Admit, ClientRole, DEFAULT_SERVER_NAME, MeetingConfig, ephemeral_identity, load_identity,
+};
 pub use error::MeetingError;
 pub use event::{
     AdmissionRequest, DataMessage, E2eeStatus, EndReason, MediaFrame, MeetingEvent, Refusal,

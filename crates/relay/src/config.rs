@@ -70,6 +70,9 @@ impl Default for Limits {
     }
 }
 
+/// Longest graceful drain accepted, in seconds.
+pub const MAX_DRAIN_SECS: u64 = 300;
+
 /// Largest byte budget any limit accepts (256 MiB).
 const MAX_BYTES_LIMIT: u64 = 256 * 1024 * 1024;
 /// The largest control message on the wire: length prefix plus the longest body.
@@ -239,6 +242,9 @@ impl std::fmt::Display for LimitRange {
 pub enum CertSource {
     /// A fresh self-signed certificate generated at start (rcgen).
     SelfSigned,
+    /// A state directory (`--state-dir`): `cert.pem` and `key.pem`, a self-signed identity
+    /// generated on first use and reused, so the pin survives restarts (SPEC §7.12).
+    StateDir(PathBuf),
     /// PEM files: certificate chain (end-entity first) and private key.
     Pem {
         /// Certificate chain file.
@@ -317,6 +323,9 @@ impl RelayConfig {
         if let Some(r) = file.region {
             self.region = r;
         }
+        if let Some(dir) = file.state_dir {
+            self.cert = CertSource::StateDir(dir);
+        }
         if let (Some(cert), Some(key)) = (file.cert, file.key) {
             self.cert = CertSource::Pem { cert, key };
         }
@@ -329,8 +338,22 @@ impl RelayConfig {
         if file.metrics.is_some() {
             self.metrics = file.metrics;
         }
+        if let Some(d) = file.drain_secs {
+            self.drain = Duration::from_secs(d);
+        }
         self.limits = file.limits;
     }
+}
+
+/// Who holds the meeting keys, as the config file names it (`mode = "e2ee"` or `"transport"`).
+/// The relay itself only forwards; `hush relay` plugs transport mode's key service in as a hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeName {
+    /// Keys stay on clients.
+    E2ee,
+    /// A key service beside the relay issues and holds the keys.
+    Transport,
 }
 
 /// The TOML config file (`--config FILE.toml`). Every key is optional; unknown keys are errors.
@@ -346,6 +369,10 @@ impl RelayConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FileConfig {
+    /// Who holds the keys (`hush relay --mode`).
+    pub mode: Option<ModeName>,
+    /// Seconds of graceful drain on SIGTERM (`hush relay --drain-secs`, 0..=300).
+    pub drain_secs: Option<u64>,
     /// Listen address.
     pub listen: Option<SocketAddr>,
     /// Region name.
@@ -354,6 +381,8 @@ pub struct FileConfig {
     pub cert: Option<PathBuf>,
     /// Private key PEM file (with `cert`).
     pub key: Option<PathBuf>,
+    /// State directory holding a stable self-signed identity (not with `cert`/`key`).
+    pub state_dir: Option<PathBuf>,
     /// Report file.
     pub report_file: Option<PathBuf>,
     /// Dump directory.
@@ -387,6 +416,16 @@ impl FileConfig {
             (Some(_), None) => return Err(err("`cert` is set without `key`".into())),
             (None, Some(_)) => return Err(err("`key` is set without `cert`".into())),
             _ => {}
+        }
+        if file.state_dir.is_some() && file.cert.is_some() {
+            return Err(err(
+                "`state_dir` and `cert`/`key` are two identities: set one".into(),
+            ));
+        }
+        if file.drain_secs.is_some_and(|d| d > MAX_DRAIN_SECS) {
+            return Err(err(format!(
+                "drain_secs is outside its range 0..={MAX_DRAIN_SECS}"
+            )));
         }
         file.limits.validate().map_err(|e| err(e.to_string()))?;
         Ok(file)

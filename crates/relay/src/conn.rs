@@ -74,10 +74,13 @@ pub(crate) async fn handle(
     mode: RelayMode,
     region: String,
 ) {
+    let remote = incoming.remote_address();
     let conn = match incoming.await {
         Ok(c) => c,
         Err(e) => {
-            tracing::debug!(error = %e, "handshake failed");
+            // An operator's first question about a client that cannot connect (a wrong pin on
+            // the client shows here as the client's certificate alert).
+            tracing::info!(%remote, reason = %e, "handshake failed");
             return;
         }
     };
@@ -90,7 +93,6 @@ pub(crate) async fn handle(
         );
         return;
     };
-    let remote = conn.remote_address();
     tracing::info!(%remote, "connection open");
     run(shared.clone(), conn, mode, region).await;
     drop(slot);
@@ -312,6 +314,13 @@ fn handle_control(st: &ConnState, msg: ClientMessage, wire_len: usize) {
                 st.set_membership(Some(m));
             };
             if let Err((code, reason)) = shared.join(&st.peer, &room, publish) {
+                tracing::info!(
+                    remote = %st.peer.conn.remote_address(),
+                    room = ?room,
+                    %code,
+                    reason = %reason,
+                    "join refused"
+                );
                 st.error(code, reason);
             }
         }

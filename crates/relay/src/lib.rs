@@ -35,6 +35,7 @@ mod metrics;
 mod rate;
 mod report;
 mod room;
+pub mod state_dir;
 mod tls;
 
 use std::future::Future;
@@ -45,10 +46,11 @@ use std::time::{Duration, SystemTime};
 
 use hush_wire::{ErrorCode, RelayMode};
 
-pub use config::{CertSource, FileConfig, LimitRange, Limits, RelayConfig};
+pub use config::{CertSource, FileConfig, LimitRange, Limits, ModeName, RelayConfig};
 pub use error::RelayError;
 pub use hook::{HookMessage, RelayHook};
 pub use metrics::RelayStats;
+pub use state_dir::pin_of;
 pub use tls::SELF_SIGNED_NAMES;
 
 use metrics::Metrics;

@@ -32,6 +32,13 @@ impl Identity {
                     key: key.into(),
                 })
             }
+            CertSource::StateDir(dir) => {
+                let files = crate::state_dir::ensure(dir)?;
+                Self::load(&CertSource::Pem {
+                    cert: files.cert,
+                    key: files.key,
+                })
+            }
             CertSource::Pem { cert, key } => {
                 let pem_err =
                     |what, path: &std::path::Path, e: &dyn std::fmt::Display| RelayError::Pem {

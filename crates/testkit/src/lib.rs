@@ -37,7 +37,7 @@ pub use process::{
 };
 pub use relay::{HostileRelay, Record};
 pub use tamper::{Delivery, Fate, Kind, Out, Tamper};
-pub use tls::SelfSigned;
+pub use tls::{CaIssued, SelfSigned};
 
 /// An SFrame-shaped media frame: a real header (`kid`, `ctr`, SPEC §2.2) then `len` bytes of
 /// `fill`, which no key opens (what an attacker or a load test sends).

@@ -73,3 +73,62 @@ impl SelfSigned {
         Ok(server)
     }
 }
+
+/// A test certificate authority and one end-entity certificate it issued for a DNS name, as a
+/// public CA would issue a relay's (issue 12: `--relay-ca` checks the relay's host name).
+#[derive(Clone)]
+pub struct CaIssued {
+    /// The CA certificate, PEM (the client's `--relay-ca` file).
+    pub ca_pem: String,
+    /// The end-entity certificate for the relay's name, PEM (`hush relay --cert`).
+    pub cert_pem: String,
+    /// The end-entity private key, PEM (`hush relay --key`).
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for CaIssued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaIssued").finish_non_exhaustive()
+    }
+}
+
+impl CaIssued {
+    /// A fresh CA and an end-entity certificate for `dns_name`, signed by it.
+    pub fn generate(dns_name: &str) -> Result<Self, TestkitError> {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        let setup = |e: rcgen::Error| TestkitError::Setup(e.to_string());
+        let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(setup)?;
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "hush test CA");
+        let ca =
+            CertifiedIssuer::self_signed(ca, KeyPair::generate().map_err(setup)?).map_err(setup)?;
+        let key = KeyPair::generate().map_err(setup)?;
+        let cert = CertificateParams::new(vec![dns_name.to_owned()])
+            .map_err(setup)?
+            .signed_by(&key, &ca)
+            .map_err(setup)?;
+        Ok(CaIssued {
+            ca_pem: ca.pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+
+    /// Writes `ca.pem`, `relay.pem` and `relay.key` into `dir`; returns their paths.
+    pub fn write(&self, dir: &std::path::Path) -> Result<[std::path::PathBuf; 3], TestkitError> {
+        let io = |e: std::io::Error| TestkitError::Setup(e.to_string());
+        let paths = [
+            dir.join("ca.pem"),
+            dir.join("relay.pem"),
+            dir.join("relay.key"),
+        ];
+        for (p, text) in paths
+            .iter()
+            .zip([&self.ca_pem, &self.cert_pem, &self.key_pem])
+        {
+            std::fs::write(p, text).map_err(io)?;
+        }
+        Ok(paths)
+    }
+}

@@ -26,6 +26,18 @@ pub enum NetError {
     /// The QUIC connection could not be established (includes a pin mismatch).
     #[error("cannot connect to the relay: {0}")]
     Connect(#[from] ConnectError),
+    /// The relay presented a certificate other than the pinned one (`--relay-cert-sha256`).
+    #[error(
+        "the relay's certificate does not match the pin: expected {}, got {}",
+        hex::encode(expected),
+        hex::encode(got)
+    )]
+    PinMismatch {
+        /// The pin the client holds.
+        expected: [u8; 32],
+        /// SHA-256 of the certificate the relay presented.
+        got: [u8; 32],
+    },
     /// The connection failed or was closed.
     #[error("connection: {0}")]
     Connection(#[from] quinn::ConnectionError),

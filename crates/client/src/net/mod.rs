@@ -60,7 +60,7 @@ impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
             allow_regions: None,
-            server_name: "hush-relay".to_owned(),
+            server_name: crate::config::DEFAULT_SERVER_NAME.to_owned(),
             timeout: Duration::from_secs(10),
             event_capacity: 4096,
         }
@@ -183,7 +183,7 @@ pub(crate) async fn connect_with_sink(
     options: ConnectOptions,
     sink: Option<Arc<dyn MediaSink>>,
 ) -> Result<(RelayConnection, Events), NetError> {
-    let cfg = client_config(&trust)?;
+    let (cfg, probe) = tls::client_config_probed(&trust)?;
     let socket = socket::bind_for(addr)?;
     let mut endpoint = quinn::Endpoint::new(
         quinn::EndpointConfig::default(),
@@ -197,7 +197,15 @@ pub(crate) async fn connect_with_sink(
         .connect(addr, &options.server_name)
         .map_err(ConnectError::from)?;
     let setup = async {
-        let conn = connecting.await.map_err(ConnectError::from)?;
+        let conn = connecting
+            .await
+            .map_err(|e| match (&trust, probe.refused()) {
+                (TrustAnchor::Sha256(expected), Some(got)) => NetError::PinMismatch {
+                    expected: *expected,
+                    got,
+                },
+                _ => ConnectError::from(e).into(),
+            })?;
         let (send, mut recv) = conn.accept_bi().await?;
         let hello = control::read_message(&mut recv).await?;
         Ok::<_, NetError>((conn, send, recv, hello))

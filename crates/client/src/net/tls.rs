@@ -1,7 +1,7 @@
 //! How the client trusts the relay (SPEC §6.1): the pinned-certificate verifier, CA files, and
 //! the client's TLS 1.3 / QUIC configuration.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use quinn::crypto::rustls::QuicClientConfig;
@@ -23,6 +23,23 @@ use super::error::{CaFileError, NetError, SetupError};
 struct PinnedCert {
     sha256: [u8; 32],
     algs: WebPkiSupportedAlgorithms,
+    refused: PinProbe,
+}
+
+/// What the pinned verifier refused: the SHA-256 of the certificate the relay presented when it
+/// did not match, so the error can say `expected …, got …` instead of rustls' generic alert.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PinProbe(Arc<Mutex<Option<[u8; 32]>>>);
+
+impl PinProbe {
+    fn record(&self, got: [u8; 32]) {
+        *hush_wire::sync::lock(&self.0) = Some(got);
+    }
+
+    /// The refused certificate's hash, if the verifier refused one.
+    pub(crate) fn refused(&self) -> Option<[u8; 32]> {
+        *hush_wire::sync::lock(&self.0)
+    }
 }
 
 impl ServerCertVerifier for PinnedCert {
@@ -38,6 +55,7 @@ impl ServerCertVerifier for PinnedCert {
         if bool::from(got.ct_eq(&self.sha256)) {
             Ok(ServerCertVerified::assertion())
         } else {
+            self.refused.record(got);
             Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::ApplicationVerificationFailure,
             ))
@@ -88,6 +106,14 @@ fn ca_roots(path: &std::path::Path) -> Result<rustls::RootCertStore, CaFileError
 
 /// The quinn client configuration for a trust anchor (TLS 1.3, ALPN `hush/1`).
 pub fn client_config(trust: &TrustAnchor) -> Result<quinn::ClientConfig, NetError> {
+    client_config_probed(trust).map(|(cfg, _)| cfg)
+}
+
+/// As [`client_config`], with the probe that tells a pin mismatch from other handshake failures.
+pub(crate) fn client_config_probed(
+    trust: &TrustAnchor,
+) -> Result<(quinn::ClientConfig, PinProbe), NetError> {
+    let probe = PinProbe::default();
     let provider = provider();
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -98,6 +124,7 @@ pub fn client_config(trust: &TrustAnchor) -> Result<quinn::ClientConfig, NetErro
             .with_custom_certificate_verifier(Arc::new(PinnedCert {
                 sha256: *sha256,
                 algs: provider.signature_verification_algorithms,
+                refused: probe.clone(),
             }))
             .with_no_client_auth(),
         TrustAnchor::CaFile(path) => {
@@ -118,5 +145,5 @@ pub fn client_config(trust: &TrustAnchor) -> Result<quinn::ClientConfig, NetErro
     t.stream_receive_window(quinn::VarInt::from_u32(2 * 1024 * 1024));
     t.datagram_receive_buffer_size(Some(4 * 1024 * 1024));
     cfg.transport_config(Arc::new(t));
-    Ok(cfg)
+    Ok((cfg, probe))
 }
