@@ -13,6 +13,7 @@ fn main() -> std::process::ExitCode {
     cli.init_tracing();
     match cmd::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) if cmd::is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             let code = cmd::exit_code(&err);
             // Errors can carry other parties' text (a relay's refusal or close reason).

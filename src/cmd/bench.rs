@@ -16,8 +16,9 @@ pub struct Args {
     /// sframe, transport, e2ee, connector.
     #[arg(long, default_value = "plain,e2ee")]
     mode: String,
-    /// Receiving participants. Equal to --senders: a meeting where everyone sends and receives
-    /// (each frame reaches the others); otherwise senders and receivers are distinct.
+    /// Receiving participants. Equal to --senders (2 or more): a meeting where everyone sends
+    /// and receives (each frame reaches the others); otherwise senders and receivers are
+    /// distinct participants.
     #[arg(long, default_value_t = 4)]
     receivers: usize,
     /// Sending participants.
@@ -26,10 +27,11 @@ pub struct Args {
     /// Payload bytes per frame (before SFrame header and tag).
     #[arg(long, default_value_t = 1000)]
     frame_size: usize,
-    /// Frames per second per sender.
-    #[arg(long, conflicts_with = "max", required_unless_present = "max")]
+    /// Frames per second per sender (paced, as a live source sends). Alternative to --max;
+    /// with neither, 50.
+    #[arg(long, conflicts_with = "max")]
     fps: Option<f64>,
-    /// Send as fast as the transport accepts.
+    /// Send as fast as the transport accepts (saturation). Alternative to --fps.
     #[arg(long)]
     max: bool,
     /// Seconds each mode sends.
@@ -42,6 +44,9 @@ pub struct Args {
     #[arg(long)]
     suite: Option<String>,
 }
+
+/// Frames per second per sender when neither --fps nor --max is given (an audio stream's rate).
+const DEFAULT_FPS: f64 = 50.0;
 
 fn modes(spec: &str) -> anyhow::Result<Vec<Mode>> {
     if spec.trim().eq_ignore_ascii_case("all") {
@@ -72,9 +77,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         senders: args.senders,
         receivers: args.receivers,
         frame_size: args.frame_size,
-        rate: match args.fps {
-            Some(f) if !args.max => Rate::Fps(f),
-            _ => Rate::Max,
+        rate: match (args.fps, args.max) {
+            (_, true) => Rate::Max,
+            (Some(f), false) => Rate::Fps(f),
+            (None, false) => Rate::Fps(DEFAULT_FPS),
         },
         duration: Duration::try_from_secs_f64(args.duration).context("--duration")?,
         suite,

@@ -85,16 +85,18 @@ async fn session(args: Args, cfg: MeetingConfig, sinks: SinkConfig) -> anyhow::R
     };
     let stats = connector.stop().await;
     match &stats {
-        Ok(s) => eprintln!(
-            "connector: left; bridged {} frames ({} bytes) in {} datagrams, {} records \
-             ({} data messages), {} udp errors",
-            s.frames_bridged,
-            s.bytes_bridged,
-            s.datagrams_sent,
-            s.records_written,
-            s.data_recorded,
-            s.udp_errors,
-        ),
+        Ok(s) => {
+            use super::count;
+            eprintln!(
+                "connector: left; bridged {} ({}) in {}, {} ({}), {}",
+                count(s.frames_bridged, "frame", "frames"),
+                count(s.bytes_bridged, "byte", "bytes"),
+                count(s.datagrams_sent, "datagram", "datagrams"),
+                count(s.records_written, "record", "records"),
+                count(s.data_recorded, "data message", "data messages"),
+                count(s.udp_errors, "udp error", "udp errors"),
+            )
+        }
         Err(e) => eprintln!("connector: left; {e}"),
     }
     result?;

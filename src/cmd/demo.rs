@@ -12,9 +12,21 @@ pub struct Args {
     json: bool,
 }
 
-/// Runs the demo; exits 1 unless every claim held.
+/// Runs the demo; exits 1 unless every claim held. Stopped early, it removes its temporary
+/// files and exits 130 (SIGINT) or 143 (SIGTERM) like a shell; a closed stdout (`hush demo |
+/// head -1`) ends it quietly with 0.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let summary = hush_demo::run(args.json)?;
+    let summary = match hush_demo::run(args.json) {
+        Ok(s) => s,
+        Err(e) => {
+            return match e.downcast_ref::<hush_demo::Stopped>() {
+                Some(hush_demo::Stopped::StdoutClosed) => Ok(()),
+                Some(s @ hush_demo::Stopped::Interrupted) => Err(stopped(*s, 130)),
+                Some(s @ hush_demo::Stopped::Terminated) => Err(stopped(*s, 143)),
+                None => Err(e),
+            };
+        }
+    };
     if summary.all_held() {
         return Ok(());
     }
@@ -27,4 +39,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ),
     }
     .into())
+}
+
+fn stopped(why: hush_demo::Stopped, code: u8) -> anyhow::Error {
+    Failure {
+        code,
+        message: format!("demo {why}"),
+    }
+    .into()
 }

@@ -1,8 +1,8 @@
 //! `hush frame seal|open|inspect` (issue 2; SPEC §2, §5): one SFrame frame at a time, as hex
 //! on stdin and stdout, for scripts and the demo.
 //!
-//! Exit codes: 0 success; 1 authentication failure (wrong key, or the frame or metadata was
-//! altered); 2 any other error (bad hex, unknown suite, malformed or truncated frame, bad
+//! Exit codes: 0 success; 1 authentication failure (`open` only: wrong key, or the frame or
+//! metadata was altered); 2 any other error (bad hex, unknown suite, malformed or truncated frame, bad
 //! arguments). Errors are one line on stderr.
 
 use std::io::Read;
@@ -13,9 +13,14 @@ use hush_frame::{BaseKey, CipherSuite, FrameError, Opener, Sealer};
 
 use super::Failure;
 
-const EXIT_CODES: &str = "Input and output are hex (whitespace around it is ignored).\n\
+/// `hush frame open`: the only one that authenticates, so the only one that can exit 1.
+const OPEN_EXIT_CODES: &str = "Input and output are hex (whitespace around it is ignored).\n\
 Exit codes: 0 success, 1 authentication failure (wrong key or altered frame/metadata), \
 2 any other error (bad hex, unknown suite, malformed or truncated frame).";
+
+/// `hush frame seal` and `inspect`: nothing to authenticate.
+const EXIT_CODES: &str = "Input and output are hex (whitespace around it is ignored).\n\
+Exit codes: 0 success, 2 error (bad hex, unknown suite, malformed or truncated frame).";
 
 const SUITES: &str = "Suite: number (1-5, 0xF001) or name (AES_128_CTR_HMAC_SHA256_80, \
 AES_128_CTR_HMAC_SHA256_64, AES_128_CTR_HMAC_SHA256_32, AES_128_GCM_SHA256_128, \
@@ -46,7 +51,7 @@ pub enum Args {
     },
     /// Open a hex SFrame frame from stdin (KID and CTR come from its header) and print the
     /// plaintext as hex.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = OPEN_EXIT_CODES)]
     Open {
         #[arg(long, help = SUITES)]
         suite: String,
@@ -79,7 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let mut buf = read_stdin_hex()?;
             let mut sealer = Sealer::new(suite, kid, key).starting_at(ctr);
             sealer.seal(&metadata, &mut buf).map_err(frame_failure)?;
-            println!("{}", hex::encode(&buf));
+            super::stdout_line(&hex::encode(&buf))?;
         }
         Args::Open {
             suite,
@@ -97,16 +102,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .add_key(header.kid, suite, key)
                 .map_err(frame_failure)?;
             opener.open(&metadata, &mut buf).map_err(frame_failure)?;
-            println!("{}", hex::encode(&buf));
+            super::stdout_line(&hex::encode(&buf))?;
         }
         Args::Inspect => {
             let buf = read_stdin_hex()?;
             let (header, header_len, payload_len) =
                 hush_frame::inspect(&buf).map_err(|e| frame_failure(FrameError::Header(e)))?;
-            println!(
+            super::stdout_line(&format!(
                 "kid={} ctr={} header_len={header_len} payload_len={payload_len}",
                 header.kid, header.ctr
-            );
+            ))?;
         }
     }
     Ok(())

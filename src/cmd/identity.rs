@@ -42,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             file.write_all(text.as_bytes())
                 .and_then(|()| file.sync_all())
                 .with_context(|| format!("cannot write {}", out.display()))?;
-            println!("{}", identity.public());
+            super::stdout_line(&identity.public().to_string())?;
             Ok(())
         }
         Args::Show { path } => {
@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
             let identity = Identity::from_file_str(&text)
                 .with_context(|| format!("{} is not a valid identity file", path.display()))?;
-            println!("{}", identity.public());
+            super::stdout_line(&identity.public().to_string())?;
             Ok(())
         }
     }

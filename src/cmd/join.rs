@@ -72,7 +72,8 @@ pub struct Args {
     /// relay can read. Without it such a relay is refused before anything is sent (exit 3).
     #[arg(long, conflicts_with_all = ["host", "host_key", "admit_connectors"])]
     allow_transport: bool,
-    /// With --send-file: wait until this many other participants are admitted.
+    /// With --send-file or synthetic media: wait until this many other participants are keyed
+    /// in (e2ee: in the host's roster; transport mode: in the room, as the relay reports).
     #[arg(long, default_value_t = 0)]
     wait_for: usize,
     /// Send this file as encrypted chunks on the reliable path, then leave.
@@ -228,7 +229,11 @@ async fn send_file(meeting: &Meeting, path: &Path, wait_for: usize) -> anyhow::R
         .wait_for_others(wait_for, Duration::from_secs(24 * 3600))
         .await?;
     meeting.send_file(&name, &data).await?;
-    eprintln!("sent {} bytes from {}", data.len(), path.display());
+    eprintln!(
+        "sent {} from {}",
+        super::count(data.len() as u64, "byte", "bytes"),
+        path.display()
+    );
     Ok(())
 }
 

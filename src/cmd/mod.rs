@@ -55,7 +55,7 @@ enum Command {
     #[command(subcommand, after_help = EXIT_CODES)]
     Frame(frame::Args),
     /// A guided, self-checking walk through every claim hush makes.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = DEMO_EXIT_CODES)]
     Demo(demo::Args),
     /// Which meeting features work under end-to-end encryption, and why (claim C5).
     #[command(after_help = EXIT_CODES)]
@@ -95,6 +95,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `n` and the noun in its number: `count(1, "entry", "entries")` is `1 entry`, 0 or 2 are
+/// `0 entries`, `2 entries`.
+pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The exit codes of every subcommand (one scheme, printed by `--help`).
 pub mod exit {
     /// Authentication or integrity failure (a relay certificate that does not match the pin, a
@@ -115,6 +122,29 @@ pub const EXIT_CODES: &str = "Exit codes: 0 success, 1 authentication/integrity 
 certificate that does not match the pin, a recording that does not verify) or a meeting ended (removed, host gone), 2 usage or input error, 3 refused by policy (transport \
 relay, region, denied by the host, room already hosted), 4 network (relay unreachable or lost). \
 Interrupted (SIGINT/SIGTERM) meetings leave cleanly and exit 0.";
+
+/// `hush demo`'s exit codes.
+pub const DEMO_EXIT_CODES: &str = "Exit codes: 0 every claim held, 1 a claim did not hold, 2 the \
+demo could not run, 130 interrupted (SIGINT), 143 terminated (SIGTERM); stopped early, the demo \
+removes its temporary files. A closed stdout (`hush demo | head -1`) ends it quietly with 0.";
+
+/// True if `err` is a write to a closed stdout (`hush … | head -1`): not a failure of hush,
+/// so the process ends quietly with 0 instead of an error line (and never a panic).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes one line to stdout; an error (a closed stdout) is returned, never a panic as with
+/// `println!`.
+pub(crate) fn stdout_line(line: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut o = std::io::stdout().lock();
+    writeln!(o, "{line}")?;
+    o.flush()
+}
 
 /// A failure that carries its own process exit code (see [`exit`]). Other errors are mapped by
 /// [`exit_code`].
@@ -231,6 +261,13 @@ mod tests {
     fn err(shows_cause: bool) -> anyhow::Error {
         let cause = std::io::Error::other("inner");
         anyhow::Error::new(Outer { shows_cause, cause }).context("ctx")
+    }
+
+    #[test]
+    fn counts_agree_in_number() {
+        assert_eq!(super::count(1u64, "entry", "entries"), "1 entry");
+        assert_eq!(super::count(0u64, "entry", "entries"), "0 entries");
+        assert_eq!(super::count(2u64, "byte", "bytes"), "2 bytes");
     }
 
     /// A cause is printed once, whether its error shows it in its own text or not.

@@ -195,10 +195,10 @@ fn show_text(rec: &Recording) -> anyhow::Result<()> {
     let bytes: usize = rec.entries.iter().map(|e| e.payload.len()).sum();
     writeln!(
         out,
-        "{} entries, {} bytes, {} senders, suite {}, recording id {}, {}",
-        rec.entries.len(),
-        bytes,
-        senders.len(),
+        "{}, {}, {}, suite {}, recording id {}, {}",
+        super::count(rec.entries.len() as u64, "entry", "entries"),
+        super::count(bytes as u64, "byte", "bytes"),
+        super::count(senders.len() as u64, "sender", "senders"),
         rec.suite.name(),
         hex::encode(rec.recording_id),
         if rec.finished {
@@ -281,9 +281,11 @@ fn export(rec: &Recording, dir: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write to {}", dir.display()))?;
     }
     eprintln!(
-        "exported {} entries to {} ({written} files, {refused} file messages refused)",
-        rec.entries.len(),
-        dir.display()
+        "exported {} to {} ({}, {} refused)",
+        super::count(rec.entries.len() as u64, "entry", "entries"),
+        dir.display(),
+        super::count(written as u64, "file", "files"),
+        super::count(refused as u64, "file message", "file messages"),
     );
     Ok(())
 }
@@ -343,7 +345,11 @@ impl Tape {
         if let Some(r) = self.recorder.take() {
             let n = r.records();
             match r.finish() {
-                Ok(_) => eprintln!("recording {} finished: {n} entries", self.path.display()),
+                Ok(_) => eprintln!(
+                    "recording {} finished: {}",
+                    self.path.display(),
+                    super::count(n as u64, "entry", "entries")
+                ),
                 Err(e) => eprintln!("recording {}: cannot finish: {e}", self.path.display()),
             }
         }

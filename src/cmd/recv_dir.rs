@@ -96,9 +96,9 @@ impl Sinks {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         eprintln!(
-            "received {} ({} bytes) from {from}",
+            "received {} ({}) from {from}",
             quoted(&saved),
-            f.bytes.len()
+            super::count(f.bytes.len() as u64, "byte", "bytes")
         );
         Ok(())
     }

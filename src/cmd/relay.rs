@@ -228,13 +228,13 @@ fn config_toml(cfg: &RelayConfig, mode: Mode) -> anyhow::Result<String> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(Tool::Pin { path }) = &args.tool {
         let pin = hush_relay::pin_of(path)?;
-        println!("sha256={}", hex::encode(pin));
+        super::stdout_line(&format!("sha256={}", hex::encode(pin)))?;
         return Ok(());
     }
     let print = args.print_config;
     let (mut cfg, mode) = args.config()?;
     if print {
-        print!("{}", config_toml(&cfg, mode)?);
+        super::stdout_line(config_toml(&cfg, mode)?.trim_end())?;
         return Ok(());
     }
     let keys = (mode == Mode::Transport).then(|| {
@@ -282,8 +282,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             k.flush();
             let s = k.stats();
             eprintln!(
-                "hush relay key service: issued {} keys, opened {} frames, refused {}",
-                s.issued, s.opened, s.failed
+                "hush relay key service: issued {}, opened {}, refused {}",
+                super::count(s.issued, "key", "keys"),
+                super::count(s.opened, "frame", "frames"),
+                s.failed
             );
         }
         Ok(())

@@ -128,9 +128,10 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Whether every participant both sends and receives.
+    /// Whether every participant both sends and receives: equal counts of two or more (one
+    /// sender and one receiver are two participants, a meeting of one would have no receiver).
     pub fn meeting(&self) -> bool {
-        self.senders == self.receivers
+        self.senders == self.receivers && self.senders >= 2
     }
 
     /// Number of connections.
@@ -166,7 +167,8 @@ impl Workload {
         anyhow::ensure!(self.senders >= 1, "--senders must be at least 1");
         anyhow::ensure!(
             self.fanout() >= 1,
-            "nobody would receive: use --receivers >= 1 (or equal to --senders >= 2 for a meeting)"
+            "--receivers 0: nobody would receive; use --receivers 1 or more (equal to --senders, \
+             2 or more, for a meeting where everyone sends and receives)"
         );
         anyhow::ensure!(
             self.participants() <= 200,
@@ -301,11 +303,16 @@ pub fn run(modes: &[Mode], workload: &Workload, json: bool) -> anyhow::Result<()
         };
         runs.push(r.with_context(|| format!("mode {mode}"))?);
     }
+    // A closed stdout is an error returned to the caller (the `hush` binary ends quietly), never
+    // a `println!` panic.
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
     if json {
-        println!("{}", report::json(&runs));
+        writeln!(out, "{}", report::json(&runs))?;
     } else {
         let w = workload;
-        println!(
+        writeln!(
+            out,
             "hush bench: {} participant(s), {} sending, fan-out 1→{}, {} B frames, {}, {:.1} s per mode, suite {}",
             w.participants(),
             w.senders,
@@ -317,8 +324,9 @@ pub fn run(modes: &[Mode], workload: &Workload, json: bool) -> anyhow::Result<()
             },
             w.duration.as_secs_f64(),
             w.suite.name()
-        );
-        print!("{}", report::table(&runs));
+        )?;
+        write!(out, "{}", report::table(&runs))?;
     }
+    out.flush()?;
     Ok(())
 }

@@ -58,35 +58,85 @@ impl Summary {
     }
 }
 
+/// Why a demo stopped before its verdicts: the `hush` binary maps each to its exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Stopped {
+    /// Nobody reads stdout any more (`hush demo | head -1`).
+    #[error("stdout was closed")]
+    StdoutClosed,
+    /// SIGINT (Ctrl-C).
+    #[error("interrupted; the demo's temporary files are removed")]
+    Interrupted,
+    /// SIGTERM.
+    #[error("terminated; the demo's temporary files are removed")]
+    Terminated,
+}
+
+/// Writes `text` to stdout and flushes; an error means stdout is closed.
+fn out(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut o = std::io::stdout().lock();
+    o.write_all(text.as_bytes())?;
+    o.flush()
+}
+
 /// Runs the demo and prints the report (text or JSON); says how many claims held (the `hush`
 /// binary exits 1 unless all did).
+///
+/// A closed stdout, SIGINT or SIGTERM stop the run at once with [`Stopped`]: the scenario is
+/// dropped and the runtime shut down before this returns, so the temporary directory (which
+/// holds the transport meeting's decrypted dump) is removed on every exit path.
 pub fn run(json: bool) -> anyhow::Result<Summary> {
     let style = Style::new(!json && std::io::stdout().is_terminal());
     let started = Instant::now();
-    if !json {
-        print!("{}", render::intro(style));
+    if !json && out(&render::intro(style)).is_err() {
+        return Err(Stopped::StdoutClosed.into());
     }
+    let closed = Arc::new(tokio::sync::Notify::new());
     let progress: Arc<dyn Fn(&str) + Send + Sync> = if json {
         Arc::new(|_: &str| {})
     } else {
-        Arc::new(move |what: &str| println!("{}", render::progress(style, what)))
+        let closed = closed.clone();
+        Arc::new(move |what: &str| {
+            if out(&format!("{}\n", render::progress(style, what))).is_err() {
+                closed.notify_one();
+            }
+        })
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let evidence = rt.block_on(scenario::run(progress))?;
+    let evidence = rt.block_on(async {
+        tokio::select! {
+            r = scenario::run(progress) => r,
+            () = closed.notified() => Err(Stopped::StdoutClosed.into()),
+            _ = tokio::signal::ctrl_c() => Err(Stopped::Interrupted.into()),
+            () = terminated() => Err(Stopped::Terminated.into()),
+        }
+    });
+    // Cancels every task still holding a relay or the temporary directory, so it is gone now.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    let evidence = evidence?;
     let results = claims::results(evidence, &sabotage_list());
-    if json {
-        println!("{}", render::json(&results));
+    let text = if json {
+        format!("{}\n", render::json(&results))
     } else {
-        print!(
-            "{}",
-            render::text(style, &results, started.elapsed().as_secs_f64())
-        );
-    }
+        render::text(style, &results, started.elapsed().as_secs_f64())
+    };
+    out(&text).map_err(|_| Stopped::StdoutClosed)?;
     Ok(Summary {
         passed: render::passed(&results),
         total: results.len(),
     })
+}
+
+/// Resolves on SIGTERM (Unix); never elsewhere.
+async fn terminated() {
+    #[cfg(unix)]
+    if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        s.recv().await;
+        return;
+    }
+    std::future::pending::<()>().await;
 }

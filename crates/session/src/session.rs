@@ -31,6 +31,10 @@ use crate::status::{AdmissionRequest, E2eeStatus, EndReason, IssuedRefusal, Refu
 /// Join requests waiting for the host's answer (`Admit::Ask`) at most; more are dropped.
 pub const MAX_PENDING: usize = 64;
 
+/// Relay ids a transport-mode session tracks as present at most (the relay's own cap on a
+/// room is at most 10 000, SPEC §7.4): 8 bytes each, so at most 80 KiB whatever the relay says.
+pub const MAX_TRANSPORT_PEERS: usize = 10_000;
+
 struct HostSide {
     host: Host,
     pending: HashMap<u64, PendingJoin>,
@@ -62,6 +66,9 @@ pub struct Session {
     host_away_since: Option<u64>,
     frozen: bool,
     ended: Option<EndReason>,
+    /// Transport mode has no roster: who is present is what the relay reports (its `Joined`
+    /// list, then `PeerJoined`/`PeerLeft`), bounded by [`MAX_TRANSPORT_PEERS`].
+    relay_peers: std::collections::BTreeSet<u64>,
 }
 
 impl std::fmt::Debug for Session {
@@ -103,6 +110,7 @@ impl Session {
             host_away_since: None,
             frozen: false,
             ended: None,
+            relay_peers: std::collections::BTreeSet::new(),
         })
     }
 
@@ -230,6 +238,10 @@ impl Session {
                 });
             }
             self.mode = Mode::Transport(None);
+            self.relay_peers.clear();
+            for id in participants.iter().filter(|id| **id != your_id) {
+                self.add_relay_peer(*id);
+            }
             return Ok(());
         }
         let pinned = match &self.mode {
@@ -307,8 +319,29 @@ impl Session {
         });
     }
 
+    fn add_relay_peer(&mut self, id: u64) {
+        if self.relay_peers.len() < MAX_TRANSPORT_PEERS {
+            self.relay_peers.insert(id);
+        }
+    }
+
+    /// Transport mode: readiness is the issued epoch and who the relay says is present.
+    fn transport_ready(&mut self) {
+        if let Mode::Transport(Some(issued)) = &self.mode {
+            self.keys.push_back(KeyUpdate::Ready {
+                epoch: issued.epoch,
+                others: self.relay_peers.len(),
+            });
+        }
+    }
+
     /// The relay announced a newcomer.
     pub fn handle_peer_joined(&mut self, id: u64) {
+        if let Mode::Transport(_) = self.mode {
+            self.add_relay_peer(id);
+            self.transport_ready();
+            return;
+        }
         // A joiner still without a roster asks every newcomer: the host may come later.
         if let Mode::Member(m) = &self.mode
             && m.roster().is_none()
@@ -338,7 +371,11 @@ impl Session {
                     });
                 }
             }
-            Mode::Transport(_) | Mode::Idle => {}
+            Mode::Transport(_) => {
+                self.relay_peers.remove(&id);
+                self.transport_ready();
+            }
+            Mode::Idle => {}
         }
     }
 

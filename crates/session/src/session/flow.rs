@@ -247,10 +247,9 @@ impl Session {
         if let Err(e) = issued.my_sender() {
             return self.refuse(0, Refusal::KeyService(IssuedRefusal::Keys(e)));
         }
-        let epoch = issued.epoch;
         let previous = current.replace(issued.clone());
         self.keys.push_back(KeyUpdate::Issued { issued, previous });
-        self.keys.push_back(KeyUpdate::Ready { epoch, others: 0 });
+        self.transport_ready();
         self.set_e2ee(E2eeStatus::KeysIssuedByRelay);
     }
 
