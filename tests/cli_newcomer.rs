@@ -160,3 +160,59 @@ fn frame_help_lists_only_exit_codes_the_command_can_produce() {
         assert!(help.contains("0 success"), "{help}");
     }
 }
+
+/// Item 9: paths are checked before connecting. The relay here does not exist, so an error that
+/// names the path (exit 2) proves nothing was tried on the network first (that would be exit 4).
+#[test]
+fn paths_are_checked_before_connecting_and_named_as_given() {
+    let dir = std::env::temp_dir().join(format!("hush-newcomer-paths-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let pin = "ab".repeat(32);
+    let base = [
+        "--relay",
+        "127.0.0.1:9",
+        "--relay-cert-sha256",
+        pin.as_str(),
+        "--room",
+        "r",
+        "--name",
+        "N",
+    ];
+    let missing = dir.join("missing.pdf");
+    let nodir = dir.join("nodir").join("m.hushrec");
+    let cases: [(&str, &[&str], String); 4] = [
+        (
+            "join",
+            &["--send-file", missing.to_str().unwrap()],
+            format!("--send-file {}: No such file or directory", missing.display()),
+        ),
+        (
+            "join",
+            &["--recv-dir", file.to_str().unwrap()],
+            format!("--recv-dir {}: exists and is not a directory", file.display()),
+        ),
+        (
+            "join",
+            &["--record", nodir.to_str().unwrap()],
+            format!("--record {}: directory", nodir.display()),
+        ),
+        (
+            "connector",
+            &["--record-file", nodir.to_str().unwrap()],
+            format!("--record-file {}: directory", nodir.display()),
+        ),
+    ];
+    for (cmd, extra, want) in cases {
+        let mut args = vec![cmd];
+        args.extend_from_slice(&base);
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

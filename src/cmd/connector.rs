@@ -63,6 +63,9 @@ fn config(args: &Args) -> anyhow::Result<(MeetingConfig, SinkConfig)> {
 /// Runs `hush connector`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (cfg, sinks) = config(&args)?;
+    if let Some(p) = &args.record_file {
+        super::paths::output_file("--record-file", p)?;
+    }
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(session(args, cfg, sinks))
 }

@@ -139,6 +139,16 @@ fn config(args: &Args) -> anyhow::Result<MeetingConfig> {
 /// Runs `hush join`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = config(&args)?;
+    // Every path before anything connects: one line naming the flag and the path.
+    if let Some(p) = &args.send_file {
+        super::paths::input_file("--send-file", p)?;
+    }
+    if let Some(p) = &args.recv_dir {
+        super::paths::output_dir("--recv-dir", p)?;
+    }
+    if let Some(p) = &args.record {
+        super::paths::output_file("--record", p)?;
+    }
     // A prompt nobody can answer would refuse everyone: say so before joining.
     if args.host && args.admit == AdmitArg::Ask && !std::io::stdin().is_terminal() {
         bail!(

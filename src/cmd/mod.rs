@@ -11,6 +11,7 @@ pub mod frame;
 pub mod identity;
 pub mod join;
 mod meeting;
+mod paths;
 pub mod recording;
 mod recv_dir;
 pub mod relay;
