@@ -186,12 +186,18 @@ fn paths_are_checked_before_connecting_and_named_as_given() {
         (
             "join",
             &["--send-file", missing.to_str().unwrap()],
-            format!("--send-file {}: No such file or directory", missing.display()),
+            format!(
+                "--send-file {}: No such file or directory",
+                missing.display()
+            ),
         ),
         (
             "join",
             &["--recv-dir", file.to_str().unwrap()],
-            format!("--recv-dir {}: exists and is not a directory", file.display()),
+            format!(
+                "--recv-dir {}: exists and is not a directory",
+                file.display()
+            ),
         ),
         (
             "join",

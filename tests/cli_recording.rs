@@ -269,3 +269,64 @@ fn sigint_finishes_the_recording_with_a_given_key() {
     assert_eq!(v["finished"], true, "the end record was written on SIGINT");
     drop(relay);
 }
+
+/// Newcomer item 4: a recording is written as it goes, so after `kill -9` (no chance to finish)
+/// it reads back up to its last complete record: the entries are shown, then one line says the
+/// recording is not finished (exit 1, as for any unfinished recording). Before, everything sat
+/// in a buffer and the file held 0 bytes.
+#[test]
+fn a_recording_killed_with_sigkill_reads_back_up_to_its_last_record() {
+    let dir = TempDir::new("clirec-kill9");
+    let d = &dir.0;
+    let relay = RelayProcess::spawn(bin(), &["--listen".into(), "127.0.0.1:0".into()]).unwrap();
+    let rec = d.join("killed.hushrec");
+    let rec_s = rec.to_str().unwrap();
+    let key = "cd".repeat(32);
+    let mut host = join(
+        &relay,
+        d,
+        "kill9",
+        "Host",
+        &[
+            "--host",
+            "--admit",
+            "auto",
+            "--record",
+            rec_s,
+            "--record-key",
+            &key,
+        ],
+    );
+    wait_for_text(&d.join("Host.out"), "e2ee: ");
+    let _guest = join(
+        &relay,
+        d,
+        "kill9",
+        "Guest",
+        &["--frame-size", "300", "--fps", "50"],
+    );
+    // Wait until well over a buffer's worth of records is on disk.
+    let start = Instant::now();
+    while std::fs::metadata(&rec).map_or(0, |m| m.len()) < 20_000 {
+        assert!(start.elapsed() < GUARD, "the recording does not grow");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = host.0.kill(); // SIGKILL: no end record, no flush at exit
+    host.0.wait().unwrap();
+    let shown = recording(&["show", rec_s, "--key", &key, "--json"]);
+    assert_eq!(shown.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(v["finished"], false);
+    let entries = v["entries"].as_array().unwrap();
+    assert!(entries.len() >= 40, "{} entries", entries.len());
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["sender"] == "Guest" && e["len"] == 300)
+    );
+    let err = String::from_utf8(shown.stderr).unwrap();
+    assert!(err.contains("recording not finished"), "{err}");
+    let text = recording(&["show", rec_s, "--key", &key]);
+    let line = String::from_utf8(text.stdout).unwrap();
+    assert!(line.contains("NOT finished"), "{line}");
+}

@@ -26,7 +26,11 @@ pub(crate) fn output_dir(flag: &str, path: &Path) -> anyhow::Result<()> {
         bail!("{flag} {}: exists and is not a directory", path.display());
     }
     if let Err(e) = std::fs::create_dir_all(path) {
-        bail!("{flag} {}: cannot create it: {}", path.display(), reason(&e));
+        bail!(
+            "{flag} {}: cannot create it: {}",
+            path.display(),
+            reason(&e)
+        );
     }
     Ok(())
 }
@@ -75,7 +79,10 @@ mod tests {
         let e = input_file("--send-file", &missing).unwrap_err().to_string();
         assert_eq!(
             e,
-            format!("--send-file {}: No such file or directory", missing.display())
+            format!(
+                "--send-file {}: No such file or directory",
+                missing.display()
+            )
         );
         let e = input_file("--send-file", &dir).unwrap_err().to_string();
         assert!(e.ends_with("not a regular file"), "{e}");

@@ -127,13 +127,19 @@ fn require_finished(rec: &Recording) -> anyhow::Result<()> {
     if rec.finished {
         return Ok(());
     }
-    Err(Failure {
-        code: 1,
-        message: "recording not finished: it ends without its end record (the recorder \
-                  stopped or the tail was cut off); the entries before that authenticate"
-            .to_owned(),
-    }
-    .into())
+    let message = if rec.cut_off > 0 {
+        format!(
+            "recording not finished: truncated inside its last record ({} ignored: the \
+             recorder was stopped while writing, or the file was cut); the entries before that \
+             authenticate",
+            super::count(rec.cut_off as u64, "byte", "bytes")
+        )
+    } else {
+        "recording not finished: it ends without its end record (the recorder stopped or the \
+         tail was cut off); the entries before that authenticate"
+            .to_owned()
+    };
+    Err(Failure { code: 1, message }.into())
 }
 
 fn kind_name(kind: RecordKind) -> String {
@@ -202,9 +208,14 @@ fn show_text(rec: &Recording) -> anyhow::Result<()> {
         rec.suite.name(),
         hex::encode(rec.recording_id),
         if rec.finished {
-            "finished"
+            "finished".to_owned()
+        } else if rec.cut_off > 0 {
+            format!(
+                "NOT finished (stopped while writing: {} of an incomplete last record ignored)",
+                super::count(rec.cut_off as u64, "byte", "bytes")
+            )
         } else {
-            "NOT finished"
+            "NOT finished".to_owned()
         }
     )?;
     out.flush()?;
@@ -227,6 +238,7 @@ fn show_json(rec: &Recording) -> anyhow::Result<()> {
         "suite": rec.suite.name(),
         "recording_id": hex::encode(rec.recording_id),
         "finished": rec.finished,
+        "cut_off_bytes": rec.cut_off,
         "entries": rec.entries.iter().map(entry_json).collect::<Vec<_>>(),
     });
     let mut out = std::io::stdout().lock();

@@ -222,8 +222,10 @@ fn header(suite: CipherSuite, recording_id: &[u8; 16], key_id: &[u8; 8]) -> [u8;
     h
 }
 
-/// Writes a recording: each [`record`](Recorder::record) call seals one SFrame frame and writes
-/// it; [`finish`](Recorder::finish) writes the end record and flushes.
+/// Writes a recording: each [`record`](Recorder::record) call seals one SFrame frame, writes it
+/// and flushes the writer, so a recording killed at any moment (`kill -9`, a crash) reads back
+/// up to its last complete record ([`Recording::cut_off`]); [`finish`](Recorder::finish) writes
+/// the end record.
 pub struct Recorder<W: Write> {
     out: W,
     sealer: Sealer,
@@ -263,6 +265,7 @@ impl<W: Write> Recorder<W> {
             .map_err(|_| RecordingError::Random)?;
         let header = header(suite, &id, &key.key_id());
         out.write_all(&header)?;
+        out.flush()?;
         Ok(Recorder {
             out,
             sealer: Sealer::new(suite, RECORDING_KID, key.base_key()?),
@@ -324,6 +327,8 @@ impl<W: Write> Recorder<W> {
             })?;
         self.out.write_all(&len.to_be_bytes())?;
         self.out.write_all(&self.buf)?;
+        // Written as it goes: one write per record from the buffered writer.
+        self.out.flush()?;
         self.records += 1;
         Ok(())
     }
@@ -370,6 +375,10 @@ pub struct Recording {
     pub entries: Vec<Entry>,
     /// True if the end record was present (the recorder finished; nothing was cut off).
     pub finished: bool,
+    /// Bytes of an incomplete last record that were ignored: the recorder was stopped while
+    /// writing it (`kill -9`, a crash, a full disk). Everything before it authenticated; such a
+    /// recording is never [`finished`](Self::finished).
+    pub cut_off: usize,
 }
 
 /// Opens the recording file at `path` with `key`.
@@ -406,7 +415,9 @@ fn parse_plaintext(record: u64, pt: &[u8]) -> Result<(u8, Entry), RecordingError
 }
 
 /// Opens a recording held in memory with `key`. Every record must authenticate under the key
-/// and the header, with counters 0, 1, 2… in order; nothing may follow the end record.
+/// and the header, with counters 0, 1, 2… in order; nothing may follow the end record. An
+/// incomplete last record (a recorder stopped while writing) ends the reading: what came before
+/// is returned, [`Recording::cut_off`] says how many bytes were left over.
 ///
 /// # Errors
 /// [`RecordingError::NotARecording`], [`RecordingError::UnsupportedVersion`],
@@ -441,27 +452,29 @@ pub fn read(bytes: &[u8], key: &RecordingKey) -> Result<Recording, RecordingErro
         .map_err(|_| RecordingError::WrongKey)?;
     let mut entries = Vec::new();
     let mut finished = false;
+    let mut cut_off = 0;
     let mut record = 0u64;
     let mut buf = Zeroizing::new(Vec::new());
     while !rest.is_empty() {
-        let offset = bytes.len() - rest.len();
         if finished {
             return Err(RecordingError::Malformed {
                 record,
                 reason: "data after the end record",
             });
         }
-        let (len, tail) = rest
-            .split_first_chunk::<4>()
-            .ok_or(RecordingError::Truncated { offset })?;
+        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+            // Stopped inside a length prefix: the records before it stand.
+            cut_off = rest.len();
+            break;
+        };
         let len = u32::from_be_bytes(*len) as usize;
         if len > MAX_RECORD_LEN {
             return Err(RecordingError::Tampered { record });
         }
         if tail.len() < len {
-            return Err(RecordingError::Truncated {
-                offset: bytes.len(),
-            });
+            // Stopped inside the last record (or a shortened file: either way, not finished).
+            cut_off = rest.len();
+            break;
         }
         let (frame, tail) = tail.split_at(len);
         rest = tail;
@@ -502,6 +515,7 @@ pub fn read(bytes: &[u8], key: &RecordingKey) -> Result<Recording, RecordingErro
         recording_id,
         entries,
         finished,
+        cut_off,
     })
 }
 
@@ -592,14 +606,27 @@ mod tests {
         ));
     }
 
+    /// Any flipped byte is an error, or (a length prefix made to claim more than the file
+    /// holds, which looks like a recorder stopped while writing) a recording that is not
+    /// finished, says it was cut off and shows only genuine records in order: never a finished
+    /// recording, never an altered entry.
     #[test]
     fn every_flipped_byte_is_detected() {
         let key = RecordingKey::from_bytes([3u8; 32]);
         let bytes = sample(&key);
+        let genuine = read(&bytes, &key).unwrap();
         for i in 0..bytes.len() {
-            let mut t = bytes.clone();
-            t[i] ^= 0x01;
-            assert!(read(&t, &key).is_err(), "flip at byte {i} not detected");
+            for bit in [0x01, 0x80] {
+                let mut t = bytes.clone();
+                t[i] ^= bit;
+                if let Ok(r) = read(&t, &key) {
+                    assert!(
+                        !r.finished && r.cut_off > 0,
+                        "flip at byte {i} not detected"
+                    );
+                    assert!(genuine.entries.starts_with(&r.entries), "byte {i}");
+                }
+            }
         }
     }
 
@@ -631,13 +658,21 @@ mod tests {
     fn truncation_and_reordering_are_detected() {
         let key = RecordingKey::generate().unwrap();
         let bytes = sample(&key);
-        // Cut inside the last record.
-        assert!(matches!(
-            read(&bytes[..bytes.len() - 3], &key),
-            Err(RecordingError::Truncated { .. })
-        ));
-        // Cut at a record boundary: the end record is gone, so the recording is not finished.
+        // Cut inside the last record (a recorder killed while writing it): the records before
+        // it read back, the recording is not finished and says how much was cut off.
+        let r = read(&bytes[..bytes.len() - 3], &key).unwrap();
+        assert!(!r.finished);
+        assert_eq!(
+            r.entries.len(),
+            3,
+            "every complete record (the end record was cut)"
+        );
+        assert!(r.cut_off > 0);
+        // Cut inside a length prefix.
         let first_len = u32::from_be_bytes(bytes[HEADER_LEN..HEADER_LEN + 4].try_into().unwrap());
+        let r = read(&bytes[..HEADER_LEN + 4 + first_len as usize + 2], &key).unwrap();
+        assert_eq!((r.entries.len(), r.cut_off, r.finished), (1, 2, false));
+        // Cut at a record boundary: the end record is gone, so the recording is not finished.
         let cut = HEADER_LEN + 4 + first_len as usize;
         let r = read(&bytes[..cut], &key).unwrap();
         assert!(!r.finished);
