@@ -189,7 +189,7 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
     }
     let (idle_tx, mut idle_rx) = tokio::sync::mpsc::channel::<()>(1);
     let answers = (args.host && args.admit == AdmitArg::Ask).then(stdin_lines);
-    let listener = tokio::spawn(listen(
+    let mut listener = tokio::spawn(listen(
         meeting.clone(),
         events,
         answers,
@@ -216,13 +216,23 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
         () = super::signal::terminated() => { eprintln!("terminated: leaving"); Ok(()) }
         // Only a real idle signal: a listener that ended (with its error) drops the sender.
         Some(()) = idle_rx.recv() => { eprintln!("idle: leaving"); Ok(()) }
-        r = listener => match r {
+        r = &mut listener => match r {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e),
             Err(e) => Err(anyhow::anyhow!("listener failed: {e}")),
         },
     };
     let _ = meeting.leave().await;
+    // The listener ends once the meeting's events do: its files are finished or removed (an
+    // open transfer's partial file) before the process exits. Bounded, like the leave.
+    if !listener.is_finished()
+        && tokio::time::timeout(Duration::from_secs(2), &mut listener)
+            .await
+            .is_err()
+    {
+        listener.abort();
+        let _ = listener.await; // the task (and its open files) dropped
+    }
     if let Some(t) = &tape {
         lock(t).finish();
     }
@@ -234,14 +244,40 @@ async fn send_file(meeting: &Meeting, path: &Path, wait_for: usize) -> anyhow::R
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .with_context(|| format!("--send-file {} names no file", path.display()))?;
-    let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let size = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
     meeting
         .wait_for_others(wait_for, Duration::from_secs(24 * 3600))
         .await?;
-    meeting.send_file(&name, &data).await?;
+    // A progress bar on a terminal only (scripts read stderr lines); paced by the relay's
+    // announced budget, a large file takes a while.
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(size);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "sending {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_message(name.clone());
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let reader = std::io::BufReader::new(file);
+    let sent = meeting
+        .send_file_from(&name, size, reader, |n| bar.set_position(n))
+        .await;
+    bar.finish_and_clear();
+    sent?;
     eprintln!(
         "sent {} from {}",
-        super::count(data.len() as u64, "byte", "bytes"),
+        super::count(size, "byte", "bytes"),
         path.display()
     );
     Ok(())

@@ -228,7 +228,7 @@ pub fn init_tracing(format: LogFormat, default: &str) {
     let _ = match format {
         LogFormat::Json => builder.json().with_current_span(false).try_init(),
         LogFormat::Text => {
-            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let colour = std::io::stderr().is_terminal() && console::colors_enabled_stderr();
             builder.with_ansi(colour).try_init()
         }
     };

@@ -65,6 +65,9 @@ pub enum MeetingError {
     /// The configuration is contradictory.
     #[error("configuration: {0}")]
     Config(String),
+    /// Reading the content of a file being sent failed (or it ended before its size).
+    #[error("reading the file to send: {0}")]
+    Read(#[source] std::io::Error),
     /// A wait timed out.
     #[error("timed out")]
     Timeout,

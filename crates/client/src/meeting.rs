@@ -161,22 +161,54 @@ impl Meeting {
         name: &str,
         bytes: &[u8],
     ) -> Result<crate::file::TransferId, MeetingError> {
+        self.send_file_from(name, bytes.len() as u64, bytes, |_| {})
+            .await
+    }
+
+    /// As [`send_file`](Self::send_file), reading the `size` bytes of content from `reader` a
+    /// chunk at a time (a file of any size, never all in memory) and calling `progress` with
+    /// the bytes sent so far after each chunk. The content is hashed as it is read.
+    ///
+    /// # Errors
+    /// As [`send_file`](Self::send_file); [`MeetingError::Read`] if `reader` fails or ends
+    /// before `size` bytes.
+    pub async fn send_file_from(
+        &self,
+        name: &str,
+        size: u64,
+        mut reader: impl std::io::Read,
+        mut progress: impl FnMut(u64),
+    ) -> Result<crate::file::TransferId, MeetingError> {
         use sha2::Digest;
         crate::file::check_name(name)?;
         let mut id = [0u8; crate::file::TRANSFER_ID_LEN];
         rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut id)
             .map_err(|_| MeetingError::Random)?;
-        let size = bytes.len() as u64;
         self.send_data(
             DataKind::FileStart,
             &crate::file::encode_start(&id, size, name),
         )
         .await?;
-        for chunk in bytes.chunks(crate::file::FILE_CHUNK) {
-            self.send_data(DataKind::FileChunk, &crate::file::encode_chunk(&id, chunk))
-                .await?;
+        let mut hash = sha2::Sha256::new();
+        let mut chunk = vec![0u8; crate::file::FILE_CHUNK];
+        let mut sent = 0u64;
+        while sent < size {
+            let want = usize::try_from(size - sent)
+                .unwrap_or(usize::MAX)
+                .min(chunk.len());
+            reader
+                .read_exact(&mut chunk[..want])
+                .map_err(MeetingError::Read)?;
+            hash.update(&chunk[..want]);
+            self.send_data(
+                DataKind::FileChunk,
+                &crate::file::encode_chunk(&id, &chunk[..want]),
+            )
+            .await?;
+            sent += want as u64;
+            progress(sent);
         }
-        let hash: [u8; 32] = sha2::Sha256::digest(bytes).into();
+        let hash: [u8; 32] = hash.finalize().into();
         self.send_data(DataKind::FileEnd, &crate::file::encode_end(&id, &hash))
             .await?;
         Ok(id)

@@ -87,7 +87,8 @@ fn out(text: &str) -> std::io::Result<()> {
 /// dropped and the runtime shut down before this returns, so the temporary directory (which
 /// holds the transport meeting's decrypted dump) is removed on every exit path.
 pub fn run(json: bool) -> anyhow::Result<Summary> {
-    let style = Style::new(!json && std::io::stdout().is_terminal());
+    // Colour only on a terminal, and never with NO_COLOR (or CLICOLOR=0).
+    let style = Style::new(!json && std::io::stdout().is_terminal() && console::colors_enabled());
     let started = Instant::now();
     if !json && out(&render::intro(style)).is_err() {
         return Err(Stopped::StdoutClosed.into());

@@ -16,6 +16,7 @@
 //! is its roster identity ([`SenderId`]), so nobody can write into another sender's transfer,
 //! whatever its display name or transfer id.
 
+mod assemble;
 mod error;
 mod message;
 mod path;
@@ -25,10 +26,11 @@ use hush_group::IdentityKey;
 
 use crate::event::{DataMessage, MediaFrame};
 
+pub use assemble::{Dropped, FileAssembler, FileLimits, FileStep, Refused};
 pub use error::FileError;
 pub(crate) use message::{check_name, encode_chunk, encode_end, encode_start};
 pub use path::{create_unique, sanitize_file_name};
-pub use receive::{FileLimits, FileReceiver, ReceivedFile};
+pub use receive::{FileReceiver, ReceivedFile};
 
 /// Longest file name on the wire, in bytes of UTF-8.
 pub const MAX_FILE_NAME: usize = 255;

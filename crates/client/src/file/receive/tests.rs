@@ -3,6 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use super::*;
+use crate::file::FileLimits;
 use crate::file::message::{encode_chunk, encode_end, encode_start};
 
 fn limits() -> FileLimits {
