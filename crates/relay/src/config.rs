@@ -269,7 +269,7 @@ pub struct RelayConfig {
     pub report_interval: Duration,
     /// Directory for the payload dump (SPEC §7.7); nothing is written without it.
     pub dump_dir: Option<PathBuf>,
-    /// TCP address for the Prometheus `/metrics` endpoint.
+    /// TCP address for the operator endpoint: `/metrics`, `/healthz`, `/readyz` (SPEC §7.8).
     pub metrics: Option<SocketAddr>,
     /// Limits.
     pub limits: Limits,

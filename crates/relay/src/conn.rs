@@ -50,7 +50,12 @@ impl ConnState {
     /// Charges `frames` messages and `len` bytes (a stream's bytes are charged as they arrive,
     /// its one frame when it opens); closes the connection if over budget.
     fn charge_parts(&self, frames: u32, len: usize) -> bool {
-        if lock(&self.rate).charge_parts(frames, len, Instant::now()) {
+        self.charge_parts_at(frames, len, Instant::now())
+    }
+
+    /// [`charge_parts`](Self::charge_parts) with the clock already read.
+    fn charge_parts_at(&self, frames: u32, len: usize, now: Instant) -> bool {
+        if lock(&self.rate).charge_parts(frames, len, now) {
             true
         } else {
             self.close(
@@ -387,10 +392,12 @@ fn handle_control(st: &ConnState, msg: ClientMessage, wire_len: usize) {
 
 async fn datagram_loop(st: Arc<ConnState>) {
     while let Ok(frame) = st.peer.conn.read_datagram().await {
-        if !st.charge(frame.len()) {
+        // One clock read for the rate limit and the forward time.
+        let read_at = Instant::now();
+        if !st.charge_parts_at(1, frame.len(), read_at) {
             return;
         }
-        if !forward(&st, frame, true) {
+        if !forward(&st, frame, true, read_at) {
             return;
         }
     }
@@ -421,6 +428,7 @@ async fn stream_loop(st: Arc<ConnState>) {
                     return;
                 }
             };
+            let read_at = Instant::now();
             if let Err(e) = hush_wire::media::parse_media_stream(&data) {
                 st.close(e.code(), &e.to_string());
                 return;
@@ -428,7 +436,7 @@ async fn stream_loop(st: Arc<ConnState>) {
             // `advance`, not `slice`: no reference count until the first receiver's clone.
             let mut frame = Bytes::from(data);
             frame.advance(1);
-            forward(&st, frame, false);
+            forward(&st, frame, false, read_at);
             // The frame's bytes now count in the receivers' queues instead.
             drop(held);
         });
@@ -474,9 +482,9 @@ async fn read_stream(
     }
 }
 
-/// Forwards one media frame to every other member of the sender's room. False if the sender
-/// was closed for it.
-fn forward(st: &ConnState, frame: Bytes, datagram: bool) -> bool {
+/// Forwards one media frame, read at `read_at`, to every other member of the sender's room.
+/// False if the sender was closed for it.
+fn forward(st: &ConnState, frame: Bytes, datagram: bool, read_at: Instant) -> bool {
     let shared = &st.shared;
     if frame.len() > shared.limits.max_frame_size {
         st.close(
@@ -501,8 +509,7 @@ fn forward(st: &ConnState, frame: Bytes, datagram: bool) -> bool {
     };
     let len = frame.len() as u64;
     let metrics = &shared.metrics;
-    metrics.frames_in.fetch_add(1, Relaxed);
-    metrics.bytes_in.fetch_add(len, Relaxed);
+    metrics.frame_in(len);
     let s = &m.me.rec.stats;
     s.media_in.fetch_add(1, Relaxed);
     s.media_bytes_in.fetch_add(len, Relaxed);
@@ -527,6 +534,7 @@ fn forward(st: &ConnState, frame: Bytes, datagram: bool) -> bool {
             send_media(shared, r, frame.clone());
         }
     }
+    metrics.forward_times.observe(read_at.elapsed());
     true
 }
 

@@ -20,7 +20,8 @@
 //!
 //! Modules: [`config`] (limits, TOML), [`hook`] (transport-mode key service plug), `conn`
 //! (one connection: control, datagrams, streams, forwarding), `room` (membership), `report`
-//! (the knowledge report), [`dump`] (the payload dump), `metrics` (Prometheus text), `budget`
+//! (the knowledge report), [`dump`] (the payload dump), `metrics` (counters, histograms and
+//! the operator endpoint: `/metrics`, `/healthz`, `/readyz`), `budget`
 //! (the byte budgets that bound every queue an outsider can fill, SPEC §7.5).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -238,6 +239,8 @@ impl Relay {
                 },
             }
         }
+        // Not ready from here on (SPEC §7.11): `/readyz` answers 503.
+        shared.metrics.draining.store(true, Relaxed);
         drain(&endpoint, &shared, drain_for).await;
         tracing::info!("shutting down");
         let open = shared.conns.load(Relaxed) as u64;
