@@ -360,7 +360,7 @@ impl Tape {
                 Ok(_) => eprintln!(
                     "recording {} finished: {}",
                     self.path.display(),
-                    super::count(n as u64, "entry", "entries")
+                    super::count(n, "entry", "entries")
                 ),
                 Err(e) => eprintln!("recording {}: cannot finish: {e}", self.path.display()),
             }
