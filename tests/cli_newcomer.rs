@@ -222,3 +222,20 @@ fn paths_are_checked_before_connecting_and_named_as_given() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Item 11: a relay that cannot bind says so once, in one line naming the address (exit 2),
+/// before it prints anything else.
+#[test]
+fn a_relay_bind_error_is_one_line() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run(&["relay", "--listen", &addr]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("hush: error: cannot bind {addr}: ")),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
