@@ -109,15 +109,19 @@ pub fn run(json: bool) -> anyhow::Result<Summary> {
         .build()
         .context("cannot start the async runtime")?;
     let evidence = rt.block_on(async {
+        // Both handlers exist before the scenario makes its temporary directory, so a signal
+        // at any later moment is caught (and the directory removed), never the default death.
+        let (mut int, mut term) = signals();
         tokio::select! {
             r = scenario::run(progress) => r,
             () = closed.notified() => Err(Stopped::StdoutClosed.into()),
-            _ = tokio::signal::ctrl_c() => Err(Stopped::Interrupted.into()),
-            () = terminated() => Err(Stopped::Terminated.into()),
+            () = next(&mut int) => Err(Stopped::Interrupted.into()),
+            () = next(&mut term) => Err(Stopped::Terminated.into()),
         }
     });
     // Cancels every task still holding a relay or the temporary directory, so it is gone now.
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    world::remove_own_temp_dirs();
     let evidence = evidence?;
     let results = claims::results(evidence, &sabotage_list());
     let text = if json {
@@ -132,11 +136,37 @@ pub fn run(json: bool) -> anyhow::Result<Summary> {
     })
 }
 
-/// Resolves on SIGTERM (Unix); never elsewhere.
-async fn terminated() {
+#[cfg(unix)]
+type Signal = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Signal = Option<()>;
+
+/// SIGINT and SIGTERM handlers, installed now (Unix; elsewhere SIGINT via `ctrl_c`).
+fn signals() -> (Signal, Signal) {
     #[cfg(unix)]
-    if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        (Some(()), None)
+    }
+}
+
+/// Resolves when the signal arrives; never if it has no handler.
+async fn next(s: &mut Signal) {
+    #[cfg(unix)]
+    if let Some(s) = s {
         s.recv().await;
+        return;
+    }
+    #[cfg(not(unix))]
+    if s.is_some() {
+        let _ = tokio::signal::ctrl_c().await;
         return;
     }
     std::future::pending::<()>().await;

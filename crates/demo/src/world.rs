@@ -42,6 +42,21 @@ impl TempDir {
     }
 }
 
+/// Removes every temporary directory this process made ([`TempDir`] names carry the pid), after
+/// the runtime is shut down: a task still writing into one (a relay's dump or report) while it
+/// was being dropped may have put files back.
+pub fn remove_own_temp_dirs() {
+    let prefix = format!("hush-demo-{}-", std::process::id());
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
