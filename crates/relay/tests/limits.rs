@@ -169,7 +169,10 @@ async fn region_policy_and_pinning() {
         ConnectOptions::default(),
     )
     .await;
-    assert!(matches!(bad, Err(NetError::Connect(_))), "{bad:?}");
+    assert!(
+        matches!(bad, Err(NetError::PinMismatch { expected, got }) if expected == wrong && got == r.cert_sha256),
+        "{bad:?}"
+    );
     // Nobody who was refused ever joined anything.
     assert_eq!(r.handle.stats().participants_open, 0);
     r.shutdown().await.unwrap();
