@@ -23,8 +23,8 @@ use hush_wire::sync::lock;
 use tokio::sync::mpsc;
 
 use super::meeting::{
-    PolicyArgs, RelayArgs, meeting_config, mode_refusal, print_chat, print_session_event,
-    print_status, quoted,
+    PolicyArgs, RelayArgs, chat_line, meeting_config, mode_refusal, print_chat,
+    print_session_event, print_status, quoted,
 };
 use super::recording::Tape;
 use super::recv_dir::Sinks;
@@ -95,6 +95,18 @@ pub struct Args {
     /// Exit after this many seconds without frames, once one arrived.
     #[arg(long)]
     until_idle: Option<f64>,
+    /// Send a real media track from this file, or `-` for stdin (repeatable, one track each):
+    /// IVF (VP8, VP9, AV1) or Ogg/Opus, paced by its timestamps. E.g.
+    /// `ffmpeg -re -f lavfi -i testsrc -c:v libvpx -f ivf - | hush join … --media-in -`.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["frame_size", "fps", "send_file"])]
+    media_in: Vec<PathBuf>,
+    /// With --media-in: start each file again at its end (not stdin), timestamps continuing.
+    #[arg(long = "loop", requires = "media_in")]
+    looping: bool,
+    /// Send each line of stdin as an end-to-end encrypted chat message and print received chat
+    /// on stdout (`[chat] Bob (1a2b3c4d): hello`); leaves at the end of input.
+    #[arg(long)]
+    chat: bool,
     /// Synthetic media: bytes per frame (default 1200 when --fps is given).
     #[arg(long)]
     frame_size: Option<usize>,
@@ -149,6 +161,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(p) = &args.record {
         super::paths::output_file("--record", p)?;
     }
+    let stdin_media = args.media_in.iter().any(|p| p.as_os_str() == "-");
+    if args.chat && (stdin_media || (args.host && args.admit == AdmitArg::Ask)) {
+        bail!(
+            "--chat reads stdin, which {} also needs: use one of them",
+            if stdin_media {
+                "--media-in -"
+            } else {
+                "--admit ask (the host's prompts)"
+            }
+        );
+    }
+    let tracks = super::media_in::open_all(&args.media_in, args.looping)?;
     // A prompt nobody can answer would refuse everyone: say so before joining.
     if args.host && args.admit == AdmitArg::Ask && !std::io::stdin().is_terminal() {
         bail!(
@@ -157,13 +181,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let r = rt.block_on(session(args, cfg));
+    let r = rt.block_on(session(args, cfg, tracks));
     // Do not wait for the stdin reader (it may be blocked in a read): it dies with the process.
     rt.shutdown_background();
     r
 }
 
-async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
+async fn session(
+    args: Args,
+    cfg: MeetingConfig,
+    tracks: Vec<hush_media::TrackSender>,
+) -> anyhow::Result<()> {
     if let Some(dir) = &args.recv_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -193,15 +221,22 @@ async fn session(args: Args, cfg: MeetingConfig) -> anyhow::Result<()> {
         meeting.clone(),
         events,
         answers,
-        args.recv_dir.clone(),
-        tape.clone(),
-        args.until_idle.map(Duration::from_secs_f64),
+        Outputs {
+            recv_dir: args.recv_dir.clone(),
+            tape: tape.clone(),
+            until_idle: args.until_idle.map(Duration::from_secs_f64),
+            chat: args.chat,
+        },
         idle_tx,
     ));
     let synthetic = args.frame_size.is_some() || args.fps.is_some();
     let work = async {
         if let Some(path) = &args.send_file {
             send_file(&meeting, path, args.wait_for).await
+        } else if !tracks.is_empty() {
+            super::media_in::send_all(&meeting, tracks, args.wait_for).await
+        } else if args.chat {
+            send_chat(&meeting).await
         } else if synthetic {
             let size = args.frame_size.unwrap_or(1200);
             let fps = args.fps.unwrap_or(50.0);
@@ -280,6 +315,21 @@ async fn send_file(meeting: &Meeting, path: &Path, wait_for: usize) -> anyhow::R
         super::count(size, "byte", "bytes"),
         path.display()
     );
+    Ok(())
+}
+
+/// `--chat`: each line of stdin, once keyed in, as a chat message; returns at the end of input.
+async fn send_chat(meeting: &Meeting) -> anyhow::Result<()> {
+    meeting
+        .wait_for_others(0, Duration::from_secs(24 * 3600))
+        .await?;
+    let mut lines = stdin_lines();
+    while let Some(line) = lines.recv().await {
+        if let Err(e) = meeting.send_chat(&line).await {
+            eprintln!("chat not sent: {e}");
+        }
+    }
+    eprintln!("end of input: leaving");
     Ok(())
 }
 
@@ -382,26 +432,47 @@ async fn ask(
     }
 }
 
+/// What the listener does with what arrives.
+struct Outputs {
+    /// `--recv-dir`.
+    recv_dir: Option<PathBuf>,
+    /// `--record`.
+    tape: Option<SharedTape>,
+    /// `--until-idle`.
+    until_idle: Option<Duration>,
+    /// `--chat`: received chat on stdout.
+    chat: bool,
+}
+
 async fn listen(
     meeting: Meeting,
     mut events: MeetingEvents,
     mut answers: Option<mpsc::UnboundedReceiver<String>>,
-    recv_dir: Option<PathBuf>,
-    tape: Option<SharedTape>,
-    until_idle: Option<Duration>,
+    outputs: Outputs,
     idle: tokio::sync::mpsc::Sender<()>,
 ) -> anyhow::Result<()> {
+    let Outputs {
+        recv_dir,
+        tape,
+        until_idle,
+        chat,
+    } = outputs;
     let mut sinks = recv_dir.map(Sinks::new);
     let mut last_frame: Option<Instant> = None;
     loop {
-        let wait = match (until_idle, last_frame) {
+        let mut wait = match (until_idle, last_frame) {
             (Some(d), Some(t)) => d.saturating_sub(t.elapsed()),
             _ => Duration::from_secs(3600),
         };
+        // Transfers of departed senders end on time even when nothing else happens.
+        if let Some(next) = sinks.as_mut().and_then(Sinks::expire) {
+            wait = wait.min(next + Duration::from_millis(10));
+        }
         let ev = tokio::select! {
             ev = events.recv() => ev,
             () = tokio::time::sleep(wait) => {
-                if until_idle.is_some() && last_frame.is_some() {
+                let idle_for = until_idle.zip(last_frame).map(|(d, t)| t.elapsed() >= d);
+                if idle_for == Some(true) {
                     let _ = idle.send(()).await;
                     return Ok(());
                 }
@@ -446,6 +517,7 @@ async fn listen(
                             s.data(&d)?;
                         }
                     }
+                    DataKind::Chat if chat => super::meeting::out(&chat_line(&d)),
                     DataKind::Chat => print_chat(&d),
                     _ => {}
                 }

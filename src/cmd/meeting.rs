@@ -196,6 +196,21 @@ pub(crate) fn print_chat(d: &DataMessage) {
     }
 }
 
+/// `hush join --chat`: a received chat line on stdout, `[chat] Bob (1a2b3c4d): hello`, the name
+/// and the text escaped, the sender's short fingerprint after its name (names are not unique).
+pub(crate) fn chat_line(d: &DataMessage) -> String {
+    let text = String::from_utf8_lossy(&d.payload);
+    match &d.sender_identity {
+        Some(id) => format!(
+            "[chat] {} ({}): {}",
+            Escaped(&d.sender_name),
+            short_fp(id),
+            Escaped(&text)
+        ),
+        None => format!("[chat] {}: {}", Escaped(&d.sender_name), Escaped(&text)),
+    }
+}
+
 /// Prints the stderr line of a roster change, a refused frame or a connection change; true if
 /// `ev` was one. An error once the relay is lost for good (no reconnection under way).
 pub(crate) fn print_session_event(ev: &MeetingEvent) -> anyhow::Result<bool> {

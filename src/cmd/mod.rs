@@ -10,6 +10,7 @@ pub mod features;
 pub mod frame;
 pub mod identity;
 pub mod join;
+mod media_in;
 mod meeting;
 mod paths;
 pub mod recording;

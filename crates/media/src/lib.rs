@@ -5,7 +5,9 @@
 //!   configuration), so the relay learns nothing new;
 //! - [`ivf`]: IVF files (VP8, VP9, AV1), read frame by frame and written as they go;
 //! - [`opus`]: Ogg/Opus files (one Opus packet per frame) through the `ogg` crate;
-//! - [`source`]: an input (`--media-in PATH` or `-`) recognised by its first bytes.
+//! - [`source`]: an input (`--media-in PATH` or `-`) recognised by its first bytes;
+//! - [`track`]: a track's sender (frames with their due times, `--loop`) and receiver (the
+//!   container written back).
 //!
 //! Nothing here does network I/O or reads a clock: readers and writers work over any
 //! [`std::io::Read`] / [`std::io::Write`], and the caller paces frames by their timestamps.
@@ -16,9 +18,11 @@ pub mod header;
 pub mod ivf;
 pub mod opus;
 pub mod source;
+pub mod track;
 
 pub use header::{Codec, FrameHeader, HEADER_LEN, MAX_CONFIG, TrackConfig};
-pub use source::{MediaFrame, Source};
+pub use source::{Input, MediaFrame, Source};
+pub use track::{Outgoing, TrackSender, TrackWriter};
 
 /// What can go wrong reading or writing media.
 #[derive(Debug, thiserror::Error)]

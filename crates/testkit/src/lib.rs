@@ -17,6 +17,8 @@
 //! - [`meeting`]: the production relay in-process ([`meeting::TestRelay`]) and the meeting
 //!   helpers the client, connector and top-level tests share (configs, joins, event waits).
 //!
+//! - [`ffmpeg`]: real clips made with ffmpeg, and what ffmpeg/ffprobe read back.
+//!
 //! The hostile relay shares no code with the production relay; only [`meeting`] runs it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -24,6 +26,7 @@
 pub mod attacker;
 mod child;
 mod error;
+pub mod ffmpeg;
 pub mod meeting;
 mod process;
 mod relay;
