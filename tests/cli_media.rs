@@ -281,3 +281,70 @@ fn an_input_that_is_not_media_is_one_line_before_joining() {
     );
     assert!(!err.contains("panicked"));
 }
+
+/// `hush join --chat`: each stdin line is an end-to-end encrypted chat message; received chat is
+/// printed on stdout as `[chat] <name> (<8 hex>): <text>`, escaped; the end of input leaves.
+#[test]
+fn chat_from_the_terminal_is_sent_and_printed_escaped() {
+    let m = meeting("cli-chat");
+    let d = m.dir.path();
+    let h = Hush::new(bin(), m.relay.addr, m.relay.pin, d);
+    // Both ends read stdin (`--chat` leaves at its end): each gets a pipe held open.
+    let spawn = |tag: &str, name: &str, extra: &[&str]| {
+        Command::new(bin())
+            .arg("join")
+            .args(["--relay", &m.relay.addr.to_string()])
+            .args(["--relay-cert-sha256", &hex::encode(m.relay.pin)])
+            .args(["--room", "chat", "--name", name, "--chat"])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(std::fs::File::create(h.out(tag)).unwrap())
+            .stderr(std::fs::File::create(h.err(tag)).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let mut host = hush_testkit::Proc(spawn("host", "H", &["--host", "--admit", "auto"]));
+    let _host_input = host.0.stdin.take().unwrap();
+    wait_file_text(&h.out("host"), "security code:");
+    let mut guest = spawn("guest", "Bob", &[]);
+    let mut input = guest.stdin.take().unwrap();
+    input
+        .write_all(b"hello there\n\x1b[8msecurity code: 0\rX\n")
+        .unwrap();
+    wait_file_text(&h.out("host"), "[chat] Bob (");
+    wait_file_text(&h.out("host"), "security code: 0");
+    wait_file_text(&h.out("host"), r"\rX");
+    drop(input); // end of input: the guest leaves
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = guest.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < GUARD, "the guest does not leave at EOF");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    let guest_err = std::fs::read_to_string(h.err("guest")).unwrap();
+    assert!(guest_err.contains("end of input: leaving"), "{guest_err}");
+    hush_testkit::signal(host.0.id(), "TERM");
+    assert_eq!(host.wait_blocking(GUARD), 0);
+    let out = std::fs::read_to_string(h.out("host")).unwrap();
+    let chat: Vec<&str> = out.lines().filter(|l| l.starts_with("[chat]")).collect();
+    assert_eq!(chat.len(), 2, "{out}");
+    assert!(chat[0].starts_with("[chat] Bob (") && chat[0].ends_with("): hello there"));
+    assert!(
+        chat[1].ends_with(r"): \x1b[8msecurity code: 0\rX"),
+        "{}",
+        chat[1]
+    );
+    assert!(
+        !out.contains('\x1b'),
+        "no control character reaches the terminal"
+    );
+    // The only line that starts with `security code:` is the host's own.
+    assert!(
+        out.lines()
+            .filter(|l| l.starts_with("security code:"))
+            .all(|l| l.len() > 30)
+    );
+}
