@@ -19,8 +19,10 @@ async fn main() -> anyhow::Result<()> {
     let Some(input) = std::env::args().nth(1) else {
         bail!("usage: publish_clip <file.ivf|file.opus>");
     };
-    let source = Source::open(Box::new(std::fs::File::open(&input).context("open the clip")?))
-        .with_context(|| format!("{input} is not IVF or Ogg/Opus"))?;
+    let source = Source::open(Box::new(
+        std::fs::File::open(&input).context("open the clip")?,
+    ))
+    .with_context(|| format!("{input} is not IVF or Ogg/Opus"))?;
     let codec = source.codec();
 
     let relay = Relay::bind(RelayConfig::new("127.0.0.1:0".parse()?)).await?;
@@ -36,10 +38,16 @@ async fn main() -> anyhow::Result<()> {
     let (host, mut events) = Meeting::join(cfg("Host", host_role)?).await?;
     let (guest, _guest_events) = Meeting::join(cfg("Publisher", ClientRole::Guest)?).await?;
     guest.wait_for_others(1, Duration::from_secs(10)).await?;
-    println!("keyed in; security code {}", guest.security_code().unwrap_or_default());
+    println!(
+        "keyed in; security code {}",
+        guest.security_code().unwrap_or_default()
+    );
 
     // The receiving side: decrypted frames, written back into their container.
-    let out_path = format!("{input}.received.{}", TrackWriter::<std::fs::File>::extension(codec));
+    let out_path = format!(
+        "{input}.received.{}",
+        TrackWriter::<std::fs::File>::extension(codec)
+    );
     let receiving = {
         let out_path = out_path.clone();
         tokio::spawn(async move {
@@ -71,11 +79,16 @@ async fn main() -> anyhow::Result<()> {
     let mut sent = 0u64;
     while let Some(f) = track.next_frame()? {
         tokio::time::sleep_until(start + f.due).await;
-        guest.send_media(&mut BytesMut::from(&f.payload[..])).await?;
+        guest
+            .send_media(&mut BytesMut::from(&f.payload[..]))
+            .await?;
         sent += 1;
     }
     let received = receiving.await??;
-    println!("sent {sent} {} frames; the host wrote {received} to {out_path}", codec.name());
+    println!(
+        "sent {sent} {} frames; the host wrote {received} to {out_path}",
+        codec.name()
+    );
     host.leave().await?;
     guest.leave().await?;
     relay.shutdown().await?;

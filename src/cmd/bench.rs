@@ -34,6 +34,11 @@ pub struct Args {
     /// Send as fast as the transport accepts (saturation). Alternative to --fps.
     #[arg(long)]
     max: bool,
+    /// Real media instead of synthetic frames (repeatable, one track each, as `hush join
+    /// --media-in`): each sender sends the files' frames with their sizes at their times, in
+    /// a loop. Alternative to --fps, --max and --frame-size.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["fps", "max"])]
+    media_in: Vec<std::path::PathBuf>,
     /// Seconds each mode sends.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
@@ -78,6 +83,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         receivers: args.receivers,
         frame_size: args.frame_size,
         rate: match (args.fps, args.max) {
+            _ if !args.media_in.is_empty() => Rate::Trace(std::sync::Arc::new(
+                hush_bench::Trace::from_inputs(&args.media_in)?,
+            )),
             (_, true) => Rate::Max,
             (Some(f), false) => Rate::Fps(f),
             (None, false) => Rate::Fps(DEFAULT_FPS),

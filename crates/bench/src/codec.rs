@@ -74,6 +74,11 @@ impl SendCodec {
         })
     }
 
+    /// Sets the payload size of the frames that follow (a media trace's next frame).
+    pub fn set_frame_size(&mut self, size: usize) {
+        self.frame_size = size.max(STAMP_LEN);
+    }
+
     /// Stamps, builds and (in e2ee) seals the next frame.
     pub fn next_frame(&mut self) -> anyhow::Result<Bytes> {
         // Room for the payload, the longest header and a tag; once the previous frames'
@@ -117,6 +122,9 @@ fn fill(buf: &mut BytesMut, stamp: u64, seq: u64, size: usize) {
     buf.resize(buf.len() + size - STAMP_LEN, 0);
 }
 
+/// `RecvCodec`'s frame size for a media trace: any payload of at least the stamp.
+pub const ANY_SIZE: usize = 0;
+
 /// The receiving side of one participant.
 pub struct RecvCodec {
     opener: Option<Opener>,
@@ -141,7 +149,11 @@ impl RecvCodec {
         Ok(RecvCodec {
             opener,
             header: sealing == Sealing::Plain,
-            frame_size: frame_size.max(STAMP_LEN),
+            frame_size: if frame_size == ANY_SIZE {
+                ANY_SIZE
+            } else {
+                frame_size.max(STAMP_LEN)
+            },
             scratch: Vec::new(),
         })
     }
@@ -161,7 +173,9 @@ impl RecvCodec {
                 &self.scratch
             }
         };
-        if payload.len() != self.frame_size {
+        if payload.len() < STAMP_LEN
+            || (self.frame_size != ANY_SIZE && payload.len() != self.frame_size)
+        {
             bail!(
                 "payload of {} bytes, expected {}",
                 payload.len(),

@@ -450,7 +450,11 @@ async fn drive(
     let mut links = Vec::new();
     for (i, p) in participants.into_iter().enumerate() {
         if let Some(inbox) = p.inbox {
-            let codec = RecvCodec::new(sealing, w.senders, w.frame_size)?;
+            let size = match w.rate {
+                Rate::Trace(_) => crate::codec::ANY_SIZE,
+                _ => w.frame_size,
+            };
+            let codec = RecvCodec::new(sealing, w.senders, size)?;
             receivers.push(tokio::spawn(receive(
                 inbox,
                 codec,
@@ -474,14 +478,15 @@ async fn drive(
     let mut senders = Vec::new();
     for (i, link) in links.iter().filter(|(i, _)| *i != usize::MAX).cloned() {
         let codec = SendCodec::new(sealing, i as u64, w.frame_size)?;
-        let offset = match w.rate {
+        let offset = match &w.rate {
             Rate::Fps(f) => Duration::from_secs_f64(i as f64 / (f * w.senders as f64)),
             Rate::Max => Duration::ZERO,
+            Rate::Trace(t) => t.period.mul_f64(i as f64 / w.senders as f64),
         };
         senders.push(tokio::spawn(send(
             link,
             codec,
-            w.rate,
+            w.rate.clone(),
             start + offset,
             deadline,
             tally.clone(),
@@ -626,6 +631,22 @@ async fn send(
             // One runtime thread carries every participant: let the receivers run.
             tokio::task::yield_now().await;
         },
+        Rate::Trace(t) => {
+            for cycle in 0u32.. {
+                let base = first + t.period * cycle;
+                for &(at, size) in &t.frames {
+                    let due = base + at;
+                    if due >= deadline {
+                        return Ok(());
+                    }
+                    tokio::time::sleep_until(due).await;
+                    codec.set_frame_size(size);
+                    link.send_next(&mut codec).await?;
+                    tally.sent.fetch_add(1, Relaxed);
+                }
+            }
+            Ok(())
+        }
     }
 }
 

@@ -96,12 +96,80 @@ impl FromStr for Mode {
 }
 
 /// How fast each sender sends.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Rate {
     /// This many frames per second per sender, paced by a timer.
     Fps(f64),
     /// As fast as the transport accepts (QUIC flow/congestion control is the pacer).
     Max,
+    /// Real media: each sender sends the trace's frames, with their sizes, at their times,
+    /// over and over (`hush bench --media-in`).
+    Trace(std::sync::Arc<Trace>),
+}
+
+/// The frames of real media tracks merged in time order: when each is sent (from the start of
+/// a cycle) and its payload size (track header and codec frame, as `hush join --media-in`
+/// sends it). A cycle lasts `period`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// (send time within the cycle, payload bytes), sorted by time.
+    pub frames: Vec<(Duration, usize)>,
+    /// Length of one cycle.
+    pub period: Duration,
+    /// What it was made from (for the report line).
+    pub label: String,
+}
+
+impl Trace {
+    /// The trace of `hush join --media-in` inputs: every frame's due time and payload size.
+    ///
+    /// # Errors
+    /// An input that does not open or read (named).
+    pub fn from_inputs(paths: &[std::path::PathBuf]) -> anyhow::Result<Self> {
+        let mut frames = Vec::new();
+        let mut labels = Vec::new();
+        let mut period = Duration::ZERO;
+        for (i, p) in paths.iter().enumerate() {
+            let file =
+                std::fs::File::open(p).with_context(|| format!("--media-in {}", p.display()))?;
+            let source = hush_media::Source::open(Box::new(std::io::BufReader::new(file)))
+                .with_context(|| format!("--media-in {}", p.display()))?;
+            labels.push(source.codec().name());
+            let mut t = hush_media::TrackSender::new(source, i as u8, None);
+            let mut last = Duration::ZERO;
+            let mut n = 0u64;
+            while let Some(f) = t.next_frame()? {
+                last = f.due;
+                n += 1;
+                frames.push((f.due, f.payload.len()));
+            }
+            // One more frame interval after the last frame closes the cycle.
+            let step = if n > 1 {
+                last / (n - 1) as u32
+            } else {
+                Duration::from_millis(20)
+            };
+            period = period.max(last + step);
+        }
+        anyhow::ensure!(!frames.is_empty(), "--media-in: no frames");
+        frames.sort_by_key(|(at, _)| *at);
+        Ok(Trace {
+            frames,
+            period,
+            label: labels.join("+"),
+        })
+    }
+
+    /// Frames per second of the trace.
+    pub fn fps(&self) -> f64 {
+        self.frames.len() as f64 / self.period.as_secs_f64().max(1e-9)
+    }
+
+    /// Payload bits per second of the trace.
+    pub fn bitrate(&self) -> f64 {
+        let bytes: usize = self.frames.iter().map(|(_, s)| s).sum();
+        bytes as f64 * 8.0 / self.period.as_secs_f64().max(1e-9)
+    }
 }
 
 /// The shape of one run.
@@ -318,9 +386,15 @@ pub fn run(modes: &[Mode], workload: &Workload, json: bool) -> anyhow::Result<()
             w.senders,
             w.fanout(),
             w.frame_size,
-            match w.rate {
+            match &w.rate {
                 Rate::Fps(f) => format!("{f} fps per sender"),
                 Rate::Max => "max rate".to_owned(),
+                Rate::Trace(t) => format!(
+                    "media trace {} ({:.0} fps, {:.2} Mbit/s per sender)",
+                    t.label,
+                    t.fps(),
+                    t.bitrate() / 1e6
+                ),
             },
             w.duration.as_secs_f64(),
             w.suite.name()
