@@ -348,3 +348,71 @@ fn chat_from_the_terminal_is_sent_and_printed_escaped() {
             .all(|l| l.len() > 30)
     );
 }
+
+/// Received tracks are written as they go: after `kill -9` of the receiver, ffmpeg reads its
+/// files up to the last frame, and what is there is exactly what was sent, in order.
+#[test]
+fn track_files_are_valid_after_the_receiver_is_killed() {
+    if !ffmpeg::available() {
+        return;
+    }
+    let m = meeting("cli-media-kill9");
+    let d = m.dir.path();
+    let (vp8, opus) = (d.join("clip.ivf"), d.join("clip.opus"));
+    ffmpeg::vp8_clip(&vp8, 3);
+    ffmpeg::opus_clip(&opus, 3);
+    let got = d.join("got");
+    let h = Hush::new(bin(), m.relay.addr, m.relay.pin, d);
+    let mut host = h.spawn(
+        "join",
+        "host",
+        "kill9",
+        "H",
+        &[
+            "--host",
+            "--admit",
+            "auto",
+            "--recv-dir",
+            got.to_str().unwrap(),
+        ],
+    );
+    wait_file_text(&h.out("host"), "security code:");
+    let _sender = h.spawn(
+        "join",
+        "sender",
+        "kill9",
+        "S",
+        &[
+            "--media-in",
+            vp8.to_str().unwrap(),
+            "--media-in",
+            opus.to_str().unwrap(),
+            "--wait-for",
+            "1",
+        ],
+    );
+    let video = got.join("S.0.ivf");
+    let start = Instant::now();
+    while std::fs::metadata(&video).map_or(0, |m| m.len()) < 20_000 {
+        assert!(start.elapsed() < GUARD, "the track file does not grow");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    host.0.kill().unwrap(); // SIGKILL: nothing finished, nothing flushed at exit
+    host.0.wait().unwrap();
+    for (file, clip) in [(video, &vp8), (got.join("S.1.opus"), &opus)] {
+        let kept = ffmpeg::framemd5(&file);
+        let sent = ffmpeg::framemd5(clip);
+        assert!(
+            !kept.is_empty() && kept.len() < sent.len(),
+            "{}: {}",
+            file.display(),
+            kept.len()
+        );
+        assert_eq!(
+            kept[..],
+            sent[..kept.len()],
+            "{}: a prefix of what was sent",
+            file.display()
+        );
+    }
+}

@@ -63,6 +63,30 @@ pub fn vp8_clip(path: &Path, secs: u32) {
     ]);
 }
 
+/// A `secs`-second clip of another IVF codec (`libvpx-vp9`, `libaom-av1`), small and fast.
+pub fn ivf_clip(path: &Path, encoder: &str, secs: u32) {
+    let d = secs.to_string();
+    let mut args = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x120:rate=15",
+        "-t",
+        &d,
+        "-c:v",
+        encoder,
+        "-g",
+        "15",
+    ];
+    if encoder == "libaom-av1" {
+        args.extend(["-cpu-used", "8", "-b:v", "100k"]);
+    } else {
+        args.extend(["-deadline", "realtime", "-b:v", "100k"]);
+    }
+    args.extend(["-f", "ivf", path.to_str().expect("utf-8 path")]);
+    run(&args);
+}
+
 /// A `secs`-second Opus clip (a 440 Hz sine, 48 kHz mono, 20 ms packets) as Ogg.
 pub fn opus_clip(path: &Path, secs: u32) {
     let d = secs.to_string();
