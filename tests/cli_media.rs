@@ -416,3 +416,135 @@ fn track_files_are_valid_after_the_receiver_is_killed() {
         );
     }
 }
+
+/// `hush connector --rtp-sink … --sdp …`: each track leaves the connector as RTP (VP8 per RFC
+/// 7741, Opus per RFC 7587) and ffmpeg, reading only the SDP file, gets every frame back with
+/// the bytes that were sent. The sender joins twice with one identity: its first run makes the
+/// streams known (the SDP is written before a stream's first packet), ffmpeg then listens, and
+/// the second run's frames are counted and compared.
+#[test]
+fn the_connectors_rtp_plays_in_ffmpeg_from_its_sdp() {
+    if !ffmpeg::available() {
+        return;
+    }
+    let m = meeting("cli-media-rtp");
+    let d = m.dir.path();
+    let (vp8, opus) = (d.join("clip.ivf"), d.join("clip.opus"));
+    ffmpeg::vp8_clip(&vp8, 3);
+    ffmpeg::opus_clip(&opus, 3);
+    let id = d.join("sender.id");
+    let made = Command::new(bin())
+        .args(["identity", "new", "--out"])
+        .arg(&id)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    // A free even port pair region: the streams use PORT and PORT+2.
+    let port = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port() & !1
+    };
+    let sdp = d.join("meeting.sdp");
+    let h = Hush::new(bin(), m.relay.addr, m.relay.pin, d);
+    let _host = h.spawn(
+        "join",
+        "host",
+        "rtp",
+        "H",
+        &["--host", "--admit", "auto", "--admit-connectors"],
+    );
+    wait_file_text(&h.out("host"), "security code:");
+    let sink = format!("127.0.0.1:{port}");
+    let mut connector = h.spawn(
+        "connector",
+        "connector",
+        "rtp",
+        "bridge",
+        &["--rtp-sink", &sink, "--sdp", sdp.to_str().unwrap()],
+    );
+    let send = |tag: &str| {
+        let mut s = h.spawn(
+            "join",
+            tag,
+            "rtp",
+            "S",
+            &[
+                "--identity",
+                id.to_str().unwrap(),
+                "--media-in",
+                vp8.to_str().unwrap(),
+                "--media-in",
+                opus.to_str().unwrap(),
+                "--wait-for",
+                "2",
+            ],
+        );
+        assert_eq!(
+            s.wait_blocking(GUARD),
+            0,
+            "{}",
+            std::fs::read_to_string(h.err(tag)).unwrap()
+        );
+    };
+    send("first");
+    let text = std::fs::read_to_string(&sdp).unwrap();
+    assert_eq!(text.matches("m=").count(), 2, "{text}");
+    assert!(text.contains("a=rtpmap:96 VP8/90000") && text.contains("a=rtpmap:111 opus/48000/2"));
+    let (video_out, audio_out) = (d.join("rtp-video.md5"), d.join("rtp-audio.md5"));
+    let mut ff = Command::new("ffmpeg")
+        .args(["-y", "-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args(["-protocol_whitelist", "file,udp,rtp", "-i"])
+        .arg(&sdp)
+        .args(["-map", "0:v", "-c", "copy", "-f", "framemd5"])
+        .arg(&video_out)
+        .args(["-map", "0:a", "-c", "copy", "-f", "framemd5"])
+        .arg(&audio_out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    send("second");
+    // Every frame has arrived once the counts stop growing.
+    let md5s = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split(',').nth(5).map(|s| s.trim().to_owned()))
+            .collect()
+    };
+    let sent = |clip: &Path| -> Vec<String> {
+        ffmpeg::framemd5(clip)
+            .into_iter()
+            .map(|(_, _, h)| h)
+            .collect()
+    };
+    let (want_v, want_a) = (sent(&vp8), sent(&opus));
+    let start = Instant::now();
+    while (md5s(&video_out).len() < want_v.len() || md5s(&audio_out).len() < want_a.len())
+        && start.elapsed() < Duration::from_secs(15)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SIGINT: ffmpeg finishes its outputs (SIGKILL could lose buffered lines).
+    hush_testkit::signal(ff.id(), "INT");
+    let stop = Instant::now();
+    while ff.try_wait().unwrap().is_none() && stop.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = ff.kill();
+    let _ = ff.wait();
+    assert_eq!(
+        md5s(&video_out),
+        want_v,
+        "every VP8 frame, byte for byte, from the SDP"
+    );
+    assert_eq!(
+        md5s(&audio_out),
+        want_a,
+        "every Opus packet, byte for byte, from the SDP"
+    );
+    hush_testkit::signal(connector.0.id(), "TERM");
+    assert_eq!(connector.wait_blocking(GUARD), 0);
+}

@@ -29,6 +29,15 @@ pub struct Args {
     /// Write every decrypted media frame and data message to this recording (plaintext).
     #[arg(long, value_name = "PATH")]
     record_file: Option<PathBuf>,
+    /// Send each decrypted track as RTP (VP8 per RFC 7741, Opus per RFC 7587): the first stream
+    /// to HOST:PORT, the next to PORT+2, PORT+4, … (plaintext). Play it with
+    /// `ffmpeg -protocol_whitelist file,udp,rtp -i meeting.sdp` (see --sdp).
+    #[arg(long, value_name = "HOST:PORT")]
+    rtp_sink: Option<String>,
+    /// With --rtp-sink: write an SDP file describing the RTP streams here (rewritten each time
+    /// a stream appears).
+    #[arg(long, value_name = "PATH", requires = "rtp_sink")]
+    sdp: Option<PathBuf>,
     /// Largest datagram sent to the UDP sink, 16-byte header included.
     #[arg(long, default_value_t = udp::DEFAULT_DATAGRAM_SIZE)]
     datagram_size: usize,
@@ -38,8 +47,28 @@ pub struct Args {
 
 fn config(args: &Args) -> anyhow::Result<(MeetingConfig, SinkConfig)> {
     let trust = args.relay.trust()?;
-    if args.udp_sink.is_none() && args.record_file.is_none() {
-        bail!("a connector needs a sink: give --udp-sink HOST:PORT and/or --record-file PATH");
+    if args.udp_sink.is_none() && args.record_file.is_none() && args.rtp_sink.is_none() {
+        bail!(
+            "a connector needs a sink: give --udp-sink HOST:PORT, --rtp-sink HOST:PORT and/or \
+             --record-file PATH"
+        );
+    }
+    let rtp = match &args.rtp_sink {
+        Some(s) => {
+            let addr = s
+                .to_socket_addrs()
+                .with_context(|| format!("cannot resolve --rtp-sink {s:?}"))?
+                .next()
+                .with_context(|| format!("--rtp-sink {s:?} resolves to nothing"))?;
+            let mut r = hush_connector::rtp::RtpConfig::new(addr);
+            r.sdp = args.sdp.clone();
+            r.session_name = args.relay.room.clone();
+            Some(r)
+        }
+        None => None,
+    };
+    if let Some(p) = &args.sdp {
+        super::paths::output_file("--sdp", p)?;
     }
     let udp = match &args.udp_sink {
         Some(s) => Some(
@@ -56,6 +85,7 @@ fn config(args: &Args) -> anyhow::Result<(MeetingConfig, SinkConfig)> {
         udp,
         record_file: args.record_file.clone(),
         datagram_size: args.datagram_size,
+        rtp,
     };
     Ok((cfg, sinks))
 }

@@ -8,7 +8,9 @@
 //! payload it decrypts:
 //!
 //! - to a UDP sink, as framed datagrams ([`udp`], SPEC §13.3);
-//! - to a recording file ([`record`], SPEC §13.4), with data messages (chat) too.
+//! - to a recording file ([`record`], SPEC §13.4), with data messages (chat) too;
+//! - as RTP, one stream per sender and track, VP8 and Opus, with an SDP file ([`rtp`],
+//!   [`sdp`], SPEC §13.5), for ffmpeg, ffplay or GStreamer.
 //!
 //! **What leaves the connector is plaintext, by nature**: the legacy side cannot decrypt SFrame,
 //! so while a connector is present the meeting is not end-to-end encrypted, and every client
@@ -34,6 +36,8 @@ mod bridge;
 mod datagram_size;
 mod error;
 pub mod record;
+pub mod rtp;
+pub mod sdp;
 mod sink;
 mod stats;
 pub mod udp;

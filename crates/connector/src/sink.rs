@@ -11,6 +11,7 @@ use tokio::net::UdpSocket;
 
 use crate::error::ConnectorError;
 use crate::record::{self, RecordKind, RecordRef};
+use crate::rtp::{RtpConfig, RtpPacketizer};
 use crate::stats::Counters;
 use crate::udp::{self, Datagrams};
 
@@ -23,6 +24,8 @@ pub struct SinkConfig {
     pub record_file: Option<PathBuf>,
     /// Largest datagram sent to the UDP sink, header included.
     pub datagram_size: usize,
+    /// Send each track as RTP, with an SDP file (SPEC §13.5).
+    pub rtp: Option<RtpConfig>,
 }
 
 impl Default for SinkConfig {
@@ -31,6 +34,7 @@ impl Default for SinkConfig {
             udp: None,
             record_file: None,
             datagram_size: udp::DEFAULT_DATAGRAM_SIZE,
+            rtp: None,
         }
     }
 }
@@ -44,6 +48,9 @@ impl SinkConfig {
         }
         if let Some(p) = &self.record_file {
             parts.push(format!("record {}", p.display()));
+        }
+        if let Some(r) = &self.rtp {
+            parts.push(format!("rtp {}", r.addr));
         }
         if parts.is_empty() {
             "nothing".to_owned()
@@ -68,12 +75,70 @@ pub(crate) struct RecordSink {
     buf: Vec<u8>,
 }
 
+pub(crate) struct RtpSink {
+    socket: UdpSocket,
+    cfg: RtpConfig,
+    packetizer: RtpPacketizer,
+    out: Vec<bytes::Bytes>,
+}
+
 /// The opened sinks.
 pub(crate) struct Sinks {
     udp: Option<UdpSink>,
+    rtp: Option<RtpSink>,
     record: Option<RecordSink>,
     /// The first recording error; the recording stops there, the UDP sink goes on.
     pub(crate) record_error: Option<ConnectorError>,
+}
+
+/// The unspecified address of `to`'s family, port 0 (a socket that can send to `to`).
+fn unspecified(to: SocketAddr) -> SocketAddr {
+    if to.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    }
+}
+
+impl RtpSink {
+    /// A frame's RTP packets to its stream's port; a new stream rewrites the SDP first, so a
+    /// player that reads it finds the stream. Send errors are counted, never fatal.
+    async fn send(&mut self, f: &MediaFrame, c: &Counters) {
+        self.out.clear();
+        let p = match self.packetizer.push(f, &mut self.out) {
+            Ok(p) => p,
+            Err(_) => {
+                Counters::inc(&c.rtp_skipped);
+                return;
+            }
+        };
+        let Some(port) = self.packetizer.stream(p.stream).map(|s| s.port) else {
+            return;
+        };
+        if p.new_stream {
+            Counters::inc(&c.rtp_streams);
+            if let Some(path) = &self.cfg.sdp {
+                let text = crate::sdp::sdp(
+                    &self.cfg.session_name,
+                    self.cfg.addr.ip(),
+                    &self.packetizer.streams(),
+                );
+                if let Err(e) = crate::sdp::write_atomic(path, &text) {
+                    tracing::warn!(error = %e, path = %path.display(), "cannot write the SDP file");
+                }
+            }
+        }
+        let to = SocketAddr::new(self.cfg.addr.ip(), port);
+        for packet in &self.out {
+            match self.socket.send_to(packet, to).await {
+                Ok(_) => Counters::inc(&c.rtp_packets),
+                Err(e) => {
+                    Counters::inc(&c.udp_errors);
+                    tracing::debug!(error = %e, "rtp sink send failed");
+                }
+            }
+        }
+    }
 }
 
 fn now_us() -> u64 {
@@ -107,6 +172,21 @@ impl Sinks {
             }
             None => None,
         };
+        let rtp = match &cfg.rtp {
+            Some(r) => {
+                let to = r.addr;
+                let socket = UdpSocket::bind(unspecified(to))
+                    .await
+                    .map_err(|source| ConnectorError::UdpSink { addr: to, source })?;
+                Some(RtpSink {
+                    socket,
+                    packetizer: RtpPacketizer::new(to.port(), r.packet_size),
+                    cfg: r.clone(),
+                    out: Vec::new(),
+                })
+            }
+            None => None,
+        };
         let record = match &cfg.record_file {
             Some(path) => {
                 let err = |source| ConnectorError::RecordFile {
@@ -131,6 +211,7 @@ impl Sinks {
         };
         Ok(Sinks {
             udp,
+            rtp,
             record,
             record_error: None,
         })
@@ -158,6 +239,9 @@ impl Sinks {
                     tracing::warn!(error = %e, "frame not sent to the udp sink");
                 }
             }
+        }
+        if let Some(r) = &mut self.rtp {
+            r.send(f, c).await;
         }
         // As in `data`: without a recording, no clock read per frame.
         if self.record.is_none() {

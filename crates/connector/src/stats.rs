@@ -21,6 +21,13 @@ pub struct BridgeStats {
     pub records_written: u64,
     /// Meeting events not handed to the application because it did not read them.
     pub events_dropped: u64,
+    /// RTP packets sent to the RTP sink.
+    pub rtp_packets: u64,
+    /// Media frames the RTP sink did not carry (untracked, another codec, before a track's
+    /// configuration, past the stream limit).
+    pub rtp_skipped: u64,
+    /// RTP streams opened.
+    pub rtp_streams: u64,
 }
 
 #[derive(Debug, Default)]
@@ -32,6 +39,9 @@ pub(crate) struct Counters {
     pub(crate) data_recorded: AtomicU64,
     pub(crate) records_written: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
+    pub(crate) rtp_packets: AtomicU64,
+    pub(crate) rtp_skipped: AtomicU64,
+    pub(crate) rtp_streams: AtomicU64,
 }
 
 impl Counters {
@@ -53,6 +63,9 @@ impl Counters {
             data_recorded: g(&self.data_recorded),
             records_written: g(&self.records_written),
             events_dropped: g(&self.events_dropped),
+            rtp_packets: g(&self.rtp_packets),
+            rtp_skipped: g(&self.rtp_skipped),
+            rtp_streams: g(&self.rtp_streams),
         }
     }
 }

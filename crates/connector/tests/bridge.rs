@@ -72,6 +72,7 @@ async fn sinks_get_exactly_the_plaintext_and_every_client_shows_the_connector() 
         udp: Some(sink.local_addr().unwrap()),
         record_file: Some(rec.clone()),
         datagram_size: 200,
+        rtp: None,
     };
     // The role in the config is overridden: a connector always joins as one.
     let cfg = relay.config("c1", "Phone Bridge", ClientRole::Guest);
