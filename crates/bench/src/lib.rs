@@ -202,6 +202,17 @@ impl Workload {
         self.senders == self.receivers && self.senders >= 2
     }
 
+    /// Payload bytes of the average frame: `frame_size`, or a media trace's mean.
+    pub fn mean_frame_size(&self) -> f64 {
+        match &self.rate {
+            Rate::Trace(t) => {
+                let bytes: usize = t.frames.iter().map(|(_, s)| s).sum();
+                bytes as f64 / t.frames.len().max(1) as f64
+            }
+            _ => self.frame_size as f64,
+        }
+    }
+
     /// Number of connections.
     pub fn participants(&self) -> usize {
         if self.meeting() {
@@ -334,7 +345,7 @@ impl RunResult {
 
     /// Payload bytes delivered per second of sending time, in MB (10^6 bytes).
     pub fn goodput_mb_s(&self) -> f64 {
-        self.frames_per_s() * self.workload.frame_size as f64 / 1e6
+        self.frames_per_s() * self.workload.mean_frame_size() / 1e6
     }
 
     /// CPU seconds per 1000 delivered frames: (relay, clients).
@@ -381,11 +392,11 @@ pub fn run(modes: &[Mode], workload: &Workload, json: bool) -> anyhow::Result<()
         let w = workload;
         writeln!(
             out,
-            "hush bench: {} participant(s), {} sending, fan-out 1→{}, {} B frames, {}, {:.1} s per mode, suite {}",
+            "hush bench: {} participant(s), {} sending, fan-out 1→{}, {:.0} B frames, {}, {:.1} s per mode, suite {}",
             w.participants(),
             w.senders,
             w.fanout(),
-            w.frame_size,
+            w.mean_frame_size(),
             match &w.rate {
                 Rate::Fps(f) => format!("{f} fps per sender"),
                 Rate::Max => "max rate".to_owned(),
