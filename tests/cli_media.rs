@@ -20,16 +20,7 @@ fn bin() -> &'static Path {
 }
 
 fn wait_file_text(path: &Path, needle: &str) {
-    let start = Instant::now();
-    while !std::fs::read_to_string(path).is_ok_and(|s| s.contains(needle)) {
-        assert!(
-            start.elapsed() < GUARD,
-            "no {needle:?} in {}: {}",
-            path.display(),
-            std::fs::read_to_string(path).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    hush_testkit::wait_for_lines(path, needle, 1, GUARD);
 }
 
 /// 16-byte samples from the middle of every tenth frame of `clip`.

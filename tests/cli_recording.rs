@@ -23,16 +23,9 @@ fn join(relay: &RelayProcess, dir: &Path, room: &str, name: &str, extra: &[&str]
     Hush::new(bin(), relay.addr, relay.pin, dir).spawn("join", name, room, name, extra)
 }
 
-/// Waits (bounded by [`GUARD`]) until `path` contains `needle`.
+/// Waits (bounded by [`GUARD`]) until `path` has a line containing `needle`.
 fn wait_for_text(path: &Path, needle: &str) {
-    let start = Instant::now();
-    while !std::fs::read_to_string(path).is_ok_and(|s| s.contains(needle)) {
-        assert!(
-            start.elapsed() < GUARD,
-            "{needle:?} never appeared in {path:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    hush_testkit::wait_for_lines(path, needle, 1, GUARD);
 }
 
 fn recording(args: &[&str]) -> Output {

@@ -28,19 +28,7 @@ fn hush(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn wait_lines(path: &Path, needle: &str, n: usize) {
-    let start = std::time::Instant::now();
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.lines().filter(|l| l.contains(needle)).count() >= n {
-            return;
-        }
-        assert!(
-            start.elapsed() < GUARD,
-            "no {n}x {needle:?} in {}:\n{text}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    hush_testkit::wait_for_lines(path, needle, n, GUARD);
 }
 
 /// `hush join <relay_args> --room r --name <tag>`: waits for `joined room`, then SIGTERM, which

@@ -40,20 +40,7 @@ impl Proc {
     /// Waits until stdout (or stderr) has `n` lines containing `needle`.
     fn wait(&self, stderr: bool, needle: &str, n: usize) {
         let path = if stderr { &self.err } else { &self.out };
-        let start = Instant::now();
-        loop {
-            let text = std::fs::read_to_string(path).unwrap_or_default();
-            if text.lines().filter(|l| l.contains(needle)).count() >= n {
-                return;
-            }
-            assert!(
-                start.elapsed() < GUARD,
-                "no {n}× {needle:?} in {}:\n{text}\n--- stderr:\n{}",
-                path.display(),
-                std::fs::read_to_string(&self.err).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        hush_testkit::wait_for_lines(path, needle, n, GUARD);
     }
 
     /// SIGTERM, then the exit code (bounded by [`GUARD`]).

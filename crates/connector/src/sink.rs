@@ -154,12 +154,7 @@ impl Sinks {
         udp::chunk_size(cfg.datagram_size)?;
         let udp = match cfg.udp {
             Some(to) => {
-                let local: SocketAddr = if to.is_ipv4() {
-                    (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
-                } else {
-                    (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-                };
-                let socket = UdpSocket::bind(local)
+                let socket = UdpSocket::bind(unspecified(to))
                     .await
                     .map_err(|source| ConnectorError::UdpSink { addr: to, source })?;
                 Some(UdpSink {

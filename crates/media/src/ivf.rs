@@ -4,8 +4,8 @@
 
 use std::io::{Read, Write};
 
-use crate::MediaError;
 use crate::header::{Codec, TrackConfig};
+use crate::{MediaError, read_full};
 
 /// Bytes of the IVF file header.
 pub const FILE_HEADER: usize = 32;
@@ -48,7 +48,7 @@ impl<R: Read> IvfReader<R> {
     /// [`MediaError::Ivf`], [`MediaError::IvfCodec`], [`MediaError::Io`].
     pub fn new(mut inner: R) -> Result<Self, MediaError> {
         let mut h = [0u8; FILE_HEADER];
-        read_full(&mut inner, &mut h)?
+        read_full(&mut inner, &mut h, MediaError::Ivf("stream cut short"))?
             .then_some(())
             .ok_or(MediaError::Ivf("empty stream"))?;
         if &h[0..4] != b"DKIF" {
@@ -69,7 +69,7 @@ impl<R: Read> IvfReader<R> {
         }
         // A longer header: skip what follows the 32 bytes.
         let mut skip = vec![0u8; header_len - FILE_HEADER];
-        read_full(&mut inner, &mut skip)?
+        read_full(&mut inner, &mut skip, MediaError::Ivf("stream cut short"))?
             .then_some(())
             .ok_or(MediaError::Ivf("file header cut short"))?;
         Ok(IvfReader {
@@ -90,7 +90,7 @@ impl<R: Read> IvfReader<R> {
     /// [`MediaError::Ivf`] for a frame over [`MAX_FRAME`] or cut short, [`MediaError::Io`].
     pub fn next_frame(&mut self) -> Result<Option<IvfFrame>, MediaError> {
         let mut h = [0u8; FRAME_HEADER];
-        if !read_full(&mut self.inner, &mut h)? {
+        if !read_full(&mut self.inner, &mut h, MediaError::Ivf("stream cut short"))? {
             return Ok(None);
         }
         let size = le32(&h[0..4]) as usize;
@@ -100,7 +100,11 @@ impl<R: Read> IvfReader<R> {
         let mut ts = [0u8; 8];
         ts.copy_from_slice(&h[4..12]);
         let mut data = vec![0u8; size];
-        if !read_full(&mut self.inner, &mut data)? {
+        if !read_full(
+            &mut self.inner,
+            &mut data,
+            MediaError::Ivf("stream cut short"),
+        )? {
             return Err(MediaError::Ivf("frame cut short"));
         }
         Ok(Some(IvfFrame {
@@ -108,22 +112,6 @@ impl<R: Read> IvfReader<R> {
             data,
         }))
     }
-}
-
-/// Reads until `buf` is full: `Ok(false)` if the stream ended before the first byte, an error
-/// if it ended inside `buf`.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<bool, MediaError> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => return Err(MediaError::Ivf("stream cut short")),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(true)
 }
 
 /// Whether an IVF frame is a keyframe (where a decoder can start).

@@ -24,6 +24,26 @@ pub use header::{Codec, FrameHeader, HEADER_LEN, MAX_CONFIG, TrackConfig};
 pub use source::{Input, MediaFrame, Source};
 pub use track::{Outgoing, TrackSender, TrackWriter};
 
+/// Reads until `buf` is full: `Ok(false)` if the stream ended before its first byte, `cut` if it
+/// ended inside `buf` (the IVF and Ogg readers both frame their input this way).
+pub(crate) fn read_full(
+    r: &mut impl std::io::Read,
+    buf: &mut [u8],
+    cut: MediaError,
+) -> Result<bool, MediaError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) if got == 0 => return Ok(false),
+            Ok(0) => return Err(cut),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(true)
+}
+
 /// What can go wrong reading or writing media.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use ogg::reading::{BasePacketReader, PageParser};
 use ogg::writing::{PacketWriteEndInfo, PacketWriter};
 
-use crate::MediaError;
+use crate::{MediaError, read_full};
 
 /// Largest Opus packet accepted (RFC 6716 allows 1275 bytes per frame, 48 frames per packet).
 pub const MAX_PACKET: usize = 61_440;
@@ -132,7 +132,11 @@ impl<R: Read> OpusReader<R> {
     /// Reads one page into the packet reader; false at the end of the stream.
     fn read_page(&mut self) -> Result<bool, MediaError> {
         let mut header = [0u8; 27];
-        if !read_full(&mut self.inner, &mut header)? {
+        if !read_full(
+            &mut self.inner,
+            &mut header,
+            MediaError::Opus("stream cut short"),
+        )? {
             return Ok(false);
         }
         if &header[..4] != b"OggS" {
@@ -142,32 +146,26 @@ impl<R: Read> OpusReader<R> {
         }
         let (mut parser, segments) = PageParser::new(header)?;
         let mut seg = vec![0u8; segments];
-        if !read_full(&mut self.inner, &mut seg)? {
+        if !read_full(
+            &mut self.inner,
+            &mut seg,
+            MediaError::Opus("stream cut short"),
+        )? {
             return Err(MediaError::Opus("page cut short"));
         }
         let len = parser.parse_segments(seg);
         let mut data = vec![0u8; len];
-        if !read_full(&mut self.inner, &mut data)? {
+        if !read_full(
+            &mut self.inner,
+            &mut data,
+            MediaError::Opus("stream cut short"),
+        )? {
             return Err(MediaError::Opus("page cut short"));
         }
         let page = parser.parse_packet_data(data)?;
         self.base.push_page(page)?;
         Ok(true)
     }
-}
-
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<bool, MediaError> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => return Err(MediaError::Opus("stream cut short")),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(true)
 }
 
 /// Writes an Ogg/Opus stream, one packet per page, flushed as it goes.

@@ -55,6 +55,24 @@ impl Proc {
     }
 }
 
+/// Waits until the file at `path` has `n` lines containing `needle`, polling; panics after
+/// `within` with the file's text (a child's stdout or stderr, written as it goes).
+pub fn wait_for_lines(path: &Path, needle: &str, n: usize, within: Duration) {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().filter(|l| l.contains(needle)).count() >= n {
+            return;
+        }
+        assert!(
+            start.elapsed() < within,
+            "no {n}× {needle:?} in {} within {within:?}:\n{text}",
+            path.display()
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
 /// Where `hush` children connect and write: the binary, the relay's address and pin, the
 /// directory for their output.
 #[derive(Debug, Clone, Copy)]

@@ -33,7 +33,7 @@ mod relay;
 mod tamper;
 mod tls;
 
-pub use child::{Hush, Proc};
+pub use child::{Hush, Proc, wait_for_lines};
 pub use error::TestkitError;
 pub use process::{
     RelayProcess, cpu_seconds, peak_rss_kib, rss_kib, signal, udp_rcvbuf_errors, write_pem,
