@@ -386,7 +386,7 @@ async fn hostile_inject_participant_into_roster() {
     let (a, mut aev) = g.pop().unwrap();
     let h = pid(&host);
     let code = a.security_code().unwrap();
-    let current = last_blob(&relay, h, |b| roster_epoch(b) == Some(3));
+    let current = last_blob(&relay, h, |b| is_roster(b) && roster_epoch(b) == Some(3));
     let Some(Message::Roster(signed)) = group(&current) else {
         panic!("not a roster")
     };

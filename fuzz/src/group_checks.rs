@@ -158,8 +158,17 @@ pub fn encode(msg: &Message) -> Vec<u8> {
             assert_eq!(s.content.encode_body(), s.body, "join request round trip");
             s.to_bytes()
         }
-        Message::EpochKey(s) => {
-            assert_eq!(s.content.encode_body(), s.body, "epoch key round trip");
+        Message::EpochKey(k) => k.to_bytes(),
+        Message::Commit(s) => {
+            assert_eq!(s.content.encode_body(), s.body, "commit round trip");
+            s.to_bytes()
+        }
+        Message::Welcome(s) => {
+            assert_eq!(s.content.encode_body(), s.body, "welcome round trip");
+            s.to_bytes()
+        }
+        Message::Denied(s) => {
+            assert_eq!(s.content.encode_body(), s.body, "denial round trip");
             s.to_bytes()
         }
         Message::Leave(s) => {
@@ -191,7 +200,16 @@ fn resign(msg: Message) -> Vec<u8> {
             let body = s.content.encode_body();
             sign(s.content, body, &host, ROOM).to_bytes()
         }
-        Message::EpochKey(s) => {
+        Message::EpochKey(k) => k.to_bytes(),
+        Message::Commit(s) => {
+            let body = s.content.encode_body();
+            sign(s.content, body, &host, ROOM).to_bytes()
+        }
+        Message::Welcome(s) => {
+            let body = s.content.encode_body();
+            sign(s.content, body, &host, ROOM).to_bytes()
+        }
+        Message::Denied(s) => {
             let body = s.content.encode_body();
             sign(s.content, body, &host, ROOM).to_bytes()
         }

@@ -13,7 +13,8 @@ use hush_bench::{Mode, Rate, Workload};
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Modes, comma-separated, or `all`: udp-floor, quinn-min, plain,
-    /// sframe, transport, e2ee, connector.
+    /// sframe, transport, e2ee, connector. Or `rekey` alone: the cost of one epoch change
+    /// (a leave and a join) at --members N, on the group layer, for each --kem.
     #[arg(long, default_value = "plain,e2ee")]
     mode: String,
     /// Receiving participants. Equal to --senders (2 or more): a meeting where everyone sends
@@ -48,6 +49,12 @@ pub struct Args {
     /// Cipher suite of the sealed modes (id or name; default: the fastest on this CPU).
     #[arg(long)]
     suite: Option<String>,
+    /// `--mode rekey`: meeting sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = hush_bench::rekey::DEFAULT_MEMBERS)]
+    members: Vec<usize>,
+    /// `--mode rekey`: KEMs, comma-separated (x25519, xwing).
+    #[arg(long, value_delimiter = ',', default_values = ["x25519", "xwing"])]
+    kem: Vec<String>,
 }
 
 /// Frames per second per sender when neither --fps nor --max is given (an audio stream's rate).
@@ -70,6 +77,18 @@ fn modes(spec: &str) -> anyhow::Result<Vec<Mode>> {
 
 /// Runs `hush bench`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.mode.trim().eq_ignore_ascii_case("rekey") {
+        let kems = args
+            .kem
+            .iter()
+            .map(|k| match k.trim().to_ascii_lowercase().as_str() {
+                "x25519" => Ok(hush_group::KemId::X25519),
+                "xwing" | "x-wing" => Ok(hush_group::KemId::XWing),
+                other => anyhow::bail!("--kem {other:?}: expected x25519 or xwing"),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        return hush_bench::rekey::run(&kems, &args.members, args.json);
+    }
     let suite = match &args.suite {
         Some(s) => s.parse::<CipherSuite>().context("--suite")?,
         None => CipherSuite::default_for_this_cpu(),

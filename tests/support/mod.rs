@@ -84,22 +84,28 @@ pub fn is_roster(bytes: &[u8]) -> bool {
     matches!(group(bytes), Some(Message::Roster(_)))
 }
 
+/// An epoch key or a welcome: the messages that carry an epoch secret.
 pub fn is_epoch_key(bytes: &[u8]) -> bool {
-    matches!(group(bytes), Some(Message::EpochKey(_)))
+    matches!(
+        group(bytes),
+        Some(Message::EpochKey(_) | Message::Welcome(_))
+    )
 }
 
-/// A roster's epoch, if the blob is a roster.
+/// The epoch of a full roster or a commit (what members take a new epoch's roster from).
 pub fn roster_epoch(bytes: &[u8]) -> Option<u64> {
     match group(bytes) {
         Some(Message::Roster(r)) => Some(r.content.epoch),
+        Some(Message::Commit(c)) => Some(c.content.epoch),
         _ => None,
     }
 }
 
-/// An epoch key's (epoch, recipient index), if the blob is one.
+/// An epoch key's or a welcome's (epoch, recipient index), if the blob is one.
 pub fn key_of(bytes: &[u8]) -> Option<(u64, u16)> {
     match group(bytes) {
-        Some(Message::EpochKey(k)) => Some((k.content.epoch, k.content.recipient_index)),
+        Some(Message::EpochKey(k)) => Some((k.epoch, k.recipient_index)),
+        Some(Message::Welcome(w)) => Some((w.content.epoch, w.content.recipient_index)),
         _ => None,
     }
 }

@@ -9,6 +9,7 @@
 //! - [`codec`]: what a frame carries and how it is sealed/opened.
 //! - [`stats`], [`sys`]: latency histogram and clock; per-thread CPU and peak RSS.
 //! - [`report`]: the `--json` object, the table and the ratios.
+//! - [`rekey`]: `--mode rekey`, the cost of one epoch change at N members (group layer only).
 //! - [`sink`]: the legacy UDP endpoint of the `connector` mode.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -16,6 +17,7 @@
 pub mod baseline;
 pub mod codec;
 pub mod harness;
+pub mod rekey;
 pub mod report;
 pub mod sink;
 pub mod stats;

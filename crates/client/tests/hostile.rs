@@ -20,7 +20,10 @@ async fn next_roster(ev: &mut net::Events) -> Vec<u8> {
     tokio::time::timeout(GUARD, async {
         loop {
             if let Some(net::Event::Deliver { blob, .. }) = ev.recv().await
-                && matches!(Message::decode(&blob), Ok(Message::Roster(_)))
+                && matches!(
+                    Message::decode(&blob),
+                    Ok(Message::Roster(_) | Message::Commit(_))
+                )
             {
                 return blob.to_vec();
             }
@@ -107,23 +110,24 @@ async fn forged_replayed_and_injected_rosters_are_refused_by_every_client() {
         assert_eq!(refused(ev).await, GroupError::UnexpectedHost);
     }
 
-    // 3. The current roster with an injected participant and a higher epoch; the relay cannot
-    // sign it as the host.
-    let Ok(Message::Roster(signed)) = Message::decode(&current) else {
-        panic!("not a roster")
+    // 3. The current epoch's commit with an injected participant and a higher epoch; the
+    // relay cannot sign it as the host.
+    let Ok(Message::Commit(signed)) = Message::decode(&current) else {
+        panic!("not a commit")
     };
-    let mut roster = signed.content;
-    let template = roster.members[1].clone();
-    roster.epoch += 1;
-    roster.members.push(RosterEntry {
+    let mut commit = signed.content;
+    commit.prev_hash = commit.roster_hash;
+    commit.epoch += 1;
+    commit.upserted.push(RosterEntry {
         index: 9,
         relay_id: evil.my_id().unwrap().0,
         role: Role::Participant,
         identity: IdentityKey(mallory.public().0),
-        ..template
+        hpke_hash: [7; 32],
+        name_commit: [8; 32],
     });
-    let body = roster.encode_body();
-    let injected = sign(roster, body, &mallory, ROOM).to_bytes();
+    let body = commit.encode_body();
+    let injected = sign(commit, body, &mallory, ROOM).to_bytes();
     evil.send_blob(Target::All, injected.into()).await.unwrap();
     for ev in [&mut aev, &mut bev] {
         assert_eq!(refused(ev).await, GroupError::BadSignature);

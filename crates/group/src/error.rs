@@ -84,6 +84,12 @@ pub enum GroupError {
     /// An epoch key that binds a roster hash other than the roster held for its epoch.
     #[error("epoch key does not match the roster of its epoch")]
     RosterHashMismatch,
+    /// The secret a member derived or unwrapped is not the one the host's commit confirms.
+    #[error("the secret of epoch {epoch} does not match the host's commit")]
+    ConfirmMismatch {
+        /// The epoch.
+        epoch: u64,
+    },
     /// HPKE or AEAD decryption failed (wrong key or tampered ciphertext).
     #[error("decryption failed")]
     DecryptFailed,

@@ -14,13 +14,21 @@ use crate::identity::{Identity, IdentityKey};
 use crate::kem::{self, HpkeKeyPair, KemId};
 use crate::member::{DEFAULT_GRACE_MS, Event, Member};
 use crate::message::{
-    Denial, DenyReason, EpochKey, JoinRequest, Message, Role, Roster, RosterEntry, Signed, sign,
+    Commit, Denial, DenyReason, EpochKey, JoinRequest, Message, Role, Roster, RosterEntry,
+    SealedName, Signed, Welcome, sign,
 };
-use crate::names::{epoch_key_info, join_name_info, seal_roster_name, unpad_name};
-use crate::schedule::{EpochSecret, MAX_EPOCH};
+use crate::names::{
+    NAME_SALT_LEN, hpke_key_hash, join_name_info, name_commit, pad_name, seal_roster_name,
+    unpad_name, welcome_info,
+};
+use crate::schedule::{EpochSecret, MAX_EPOCH, WrapKey};
 
 /// Default epoch rotation interval: 5 minutes (SPEC §9.1).
 pub const DEFAULT_ROTATION_MS: u64 = 5 * 60 * 1000;
+
+/// Most members a meeting may have, host included: the largest roster whose welcome (every
+/// name, each up to 164 bytes sealed) still fits one relay message of 256 KiB (SPEC §8.6).
+pub const MAX_MEMBERS: usize = 1500;
 
 /// Host settings for one meeting.
 #[derive(Debug, Clone)]
@@ -33,7 +41,7 @@ pub struct HostConfig {
     pub rotation_interval_ms: u64,
     /// Grace for the previous epoch's receive keys on the host's own member.
     pub grace_ms: u64,
-    /// Most members a roster may hold, host included (at most 65536).
+    /// Most members a roster may hold, host included (at most [`MAX_MEMBERS`]).
     pub max_members: usize,
 }
 
@@ -128,6 +136,95 @@ pub(crate) struct Entry {
     pub(crate) hpke_public: Vec<u8>,
     pub(crate) name: String,
     pub(crate) joined_epoch: u64,
+    /// The key every later fresh epoch secret is wrapped under for this member.
+    pub(crate) wrap_key: WrapKey,
+    pub(crate) salt: [u8; NAME_SALT_LEN],
+    /// The entry as the roster lists it (hashes computed once, at admission).
+    pub(crate) listed: RosterEntry,
+}
+
+impl Entry {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new<R: CryptoRng>(
+        index: u16,
+        relay_id: u64,
+        role: Role,
+        identity: IdentityKey,
+        hpke_public: Vec<u8>,
+        name: String,
+        joined_epoch: u64,
+        rng: &mut R,
+    ) -> Result<Self, GroupError> {
+        let mut wrap_key = WrapKey::default();
+        rng.fill_bytes(wrap_key.as_mut_slice());
+        let mut salt = [0u8; NAME_SALT_LEN];
+        rng.fill_bytes(&mut salt);
+        Self::with_secrets(
+            index,
+            relay_id,
+            role,
+            identity,
+            hpke_public,
+            name,
+            joined_epoch,
+            wrap_key,
+            salt,
+        )
+    }
+
+    /// An entry from given secrets (the known-answer vectors).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn with_secrets(
+        index: u16,
+        relay_id: u64,
+        role: Role,
+        identity: IdentityKey,
+        hpke_public: Vec<u8>,
+        name: String,
+        joined_epoch: u64,
+        wrap_key: WrapKey,
+        salt: [u8; NAME_SALT_LEN],
+    ) -> Result<Self, GroupError> {
+        let mut e = Self {
+            index,
+            relay_id,
+            role,
+            identity,
+            listed: RosterEntry {
+                index,
+                relay_id,
+                role,
+                identity,
+                hpke_hash: hpke_key_hash(&hpke_public),
+                name_commit: [0; 32],
+            },
+            hpke_public,
+            name,
+            joined_epoch,
+            wrap_key,
+            salt,
+        };
+        e.listed.name_commit = name_commit(index, &identity, &e.salt, &pad_name(&e.name)?);
+        Ok(e)
+    }
+
+    fn set_relay_id(&mut self, relay_id: u64) {
+        self.relay_id = relay_id;
+        self.listed.relay_id = relay_id;
+    }
+
+    pub(crate) fn sealed_name(&self, names_key: &[u8; 32]) -> Result<SealedName, GroupError> {
+        Ok(SealedName {
+            index: self.index,
+            ciphertext: seal_roster_name(
+                names_key,
+                self.index,
+                &self.identity,
+                &self.salt,
+                &pad_name(&self.name)?,
+            )?,
+        })
+    }
 }
 
 /// The host of one meeting.
@@ -144,83 +241,85 @@ pub struct Host {
     known: HashSet<IdentityKey>,
     seen_nonces: HashSet<[u8; 16]>,
     next_rotation_ms: u64,
+    /// The last epoch's roster (what the next commit changes), its hash, signed bytes and
+    /// secret (what the next ratchet starts from).
+    roster: Option<Roster>,
+    roster_hash: [u8; 32],
     roster_bytes: Vec<u8>,
+    secret: Option<EpochSecret>,
     own: Member,
 }
 
-/// The unsigned content of a roster, with names in clear (host side).
-pub(crate) struct Draft<'a> {
-    pub(crate) meeting: MeetingId,
-    pub(crate) epoch: u64,
-    pub(crate) suite: u16,
-    pub(crate) kem: KemId,
-    pub(crate) locked: bool,
-    pub(crate) members: &'a [Entry],
+/// The roster of one epoch and its signed bytes (SPEC §8.4).
+pub(crate) fn sign_roster(host: &Identity, room: &str, roster: Roster) -> Signed<Roster> {
+    let body = roster.encode_body();
+    sign(roster, body, host, room)
 }
 
-/// Builds and signs a roster (SPEC §8.4); names are sealed under the epoch's names key.
-pub(crate) fn build_roster(
-    host: &Identity,
-    room: &str,
-    draft: &Draft<'_>,
-    secret: &EpochSecret,
-) -> Result<Signed<Roster>, GroupError> {
-    let names_key = secret.names_key(&draft.meeting, draft.epoch);
-    let entries = draft
+/// The same admission of the same member: everything but the relay id equal (a re-admission
+/// draws a new name salt, so its commitment differs).
+pub(crate) fn same_member(a: &RosterEntry, b: &RosterEntry) -> bool {
+    a.index == b.index
+        && a.identity == b.identity
+        && a.hpke_hash == b.hpke_hash
+        && a.name_commit == b.name_commit
+        && a.role == b.role
+}
+
+/// What changed between two rosters (SPEC §8.6): indices whose member left or was replaced
+/// (re-admitted), and entries that are new or changed.
+pub(crate) fn diff(prev: &Roster, next: &Roster) -> (Vec<u16>, Vec<RosterEntry>) {
+    let removed = prev
         .members
         .iter()
-        .map(|e| {
-            Ok(RosterEntry {
-                index: e.index,
-                relay_id: e.relay_id,
-                role: e.role,
-                identity: e.identity,
-                hpke_public: e.hpke_public.clone(),
-                name_ct: seal_roster_name(&names_key, e.index, &e.identity, &e.name)?,
-            })
-        })
-        .collect::<Result<Vec<_>, GroupError>>()?;
-    let roster = Roster {
-        meeting: draft.meeting,
-        epoch: draft.epoch,
-        suite: draft.suite,
-        kem: draft.kem,
-        locked: draft.locked,
-        host: host.public(),
-        members: entries,
-    };
-    let body = roster.encode_body();
-    Ok(sign(roster, body, host, room))
+        .filter(|p| !next.members.iter().any(|n| same_member(p, n)))
+        .map(|p| p.index)
+        .collect();
+    let upserted = next
+        .members
+        .iter()
+        .filter(|n| !prev.members.iter().any(|p| p == *n))
+        .cloned()
+        .collect();
+    (removed, upserted)
 }
 
-/// Wraps `secret` to one member (SPEC §8.6).
+/// A welcome (SPEC §8.6): the wrap key and the epoch secret sealed to the new member's HPKE
+/// key, and every name.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn wrap_epoch_key<R: CryptoRng>(
+pub(crate) fn welcome<R: CryptoRng>(
     host: &Identity,
     room: &str,
-    meeting: MeetingId,
-    epoch: u64,
-    kem: KemId,
-    index: u16,
-    recipient: IdentityKey,
-    recipient_hpke: &[u8],
-    roster_hash: [u8; 32],
+    roster: &Roster,
+    hash: [u8; 32],
+    entry: &Entry,
     secret: &EpochSecret,
+    names: Vec<SealedName>,
     rng: &mut R,
-) -> Result<Signed<EpochKey>, GroupError> {
-    let info = epoch_key_info(&meeting, epoch, index, &recipient, &roster_hash);
-    let (enc, ciphertext) = kem::seal(kem, recipient_hpke, &info, secret.as_bytes(), rng)?;
-    let key = EpochKey {
-        meeting,
-        epoch,
-        recipient_index: index,
-        recipient,
-        roster_hash,
+) -> Result<Signed<Welcome>, GroupError> {
+    let info = welcome_info(
+        &roster.meeting,
+        roster.epoch,
+        entry.index,
+        &entry.identity,
+        &hash,
+    );
+    let mut plain = zeroize::Zeroizing::new([0u8; 64]);
+    plain[..32].copy_from_slice(entry.wrap_key.as_slice());
+    plain[32..].copy_from_slice(secret.as_bytes());
+    let (enc, ciphertext) = kem::seal(roster.kem, &entry.hpke_public, &info, &plain[..], rng)?;
+    let w = Welcome {
+        meeting: roster.meeting,
+        epoch: roster.epoch,
+        recipient_index: entry.index,
+        recipient: entry.identity,
+        roster_hash: hash,
         enc,
         ciphertext,
+        names,
     };
-    let body = key.encode_body();
-    Ok(sign(key, body, host, room))
+    let body = w.encode_body();
+    Ok(sign(w, body, host, room))
 }
 
 impl Host {
@@ -245,15 +344,16 @@ impl Host {
             hpke.clone(),
             config.grace_ms,
         )?;
-        let me = Entry {
-            index: 0,
-            relay_id: own_relay_id,
-            role: Role::Host,
-            identity: identity.public(),
-            hpke_public: hpke.public_key().to_vec(),
-            name: display_name.to_owned(),
-            joined_epoch: 1,
-        };
+        let me = Entry::new(
+            0,
+            own_relay_id,
+            Role::Host,
+            identity.public(),
+            hpke.public_key().to_vec(),
+            display_name.to_owned(),
+            1,
+            rng,
+        )?;
         let mut host = Self {
             known: HashSet::from([identity.public()]),
             identity,
@@ -266,10 +366,13 @@ impl Host {
             locked: false,
             seen_nonces: HashSet::new(),
             next_rotation_ms: now_ms,
+            roster: None,
+            roster_hash: [0; 32],
             roster_bytes: Vec::new(),
+            secret: None,
             own,
         };
-        let step = host.new_epoch(rng, now_ms)?;
+        let step = host.new_epoch(true, rng, now_ms)?;
         Ok((host, step))
     }
 
@@ -305,54 +408,138 @@ impl Host {
             .collect()
     }
 
-    fn new_epoch<R: CryptoRng>(&mut self, rng: &mut R, now_ms: u64) -> Result<Step, GroupError> {
+    /// Starts the next epoch (SPEC §8.6): the signed roster of the current members, and
+    /// - the first epoch: that roster broadcast;
+    /// - later: a commit of the changes broadcast, the full roster and a welcome to each new
+    ///   member, and, when the secret is fresh (`fresh`, or anyone left), an epoch key to each
+    ///   other member. With additions only, the secret is the previous one ratcheted.
+    fn new_epoch<R: CryptoRng>(
+        &mut self,
+        fresh: bool,
+        rng: &mut R,
+        now_ms: u64,
+    ) -> Result<Step, GroupError> {
         let epoch = self.epoch.checked_add(1).filter(|e| *e <= MAX_EPOCH);
         let epoch = epoch.ok_or(GroupError::EpochExhausted)?;
-        let secret = EpochSecret::generate(rng);
-        let draft = Draft {
+        let roster = Roster {
             meeting: self.meeting,
             epoch,
             suite: self.config.suite,
             kem: self.config.kem,
             locked: self.locked,
-            members: &self.members,
+            host: self.identity.public(),
+            host_hpke: self.hpke.public_key().to_vec(),
+            members: self.members.iter().map(|e| e.listed.clone()).collect(),
         };
-        let roster = build_roster(&self.identity, &self.room, &draft, &secret)?;
-        let hash = roster_hash(&roster.body);
-        let roster_bytes = roster.to_bytes();
+        let signed = sign_roster(&self.identity, &self.room, roster);
+        let hash = roster_hash(&signed.body);
+        let roster_bytes = signed.to_bytes();
+        let roster = signed.content;
+        let changes = self.roster.as_ref().map(|prev| diff(prev, &roster));
+        let fresh = fresh
+            || changes
+                .as_ref()
+                .is_none_or(|(removed, _)| !removed.is_empty());
+        let secret = match &self.secret {
+            Some(prev) if !fresh => prev.ratchet(&self.meeting, epoch, &hash),
+            _ => EpochSecret::generate(rng),
+        };
+        let names_key = secret.names_key(&self.meeting, epoch);
         let mut step = Step::default();
-        step.outgoing
-            .push(Outgoing::Broadcast(roster_bytes.clone()));
-        let mut own_key = None;
-        for e in &self.members {
-            let key = wrap_epoch_key(
-                &self.identity,
-                &self.room,
-                self.meeting,
-                epoch,
-                self.config.kem,
-                e.index,
-                e.identity,
-                &e.hpke_public,
-                hash,
-                &secret,
-                rng,
-            )?
-            .to_bytes();
-            if e.index == 0 {
-                own_key = Some((e.relay_id, key));
-            } else {
-                step.outgoing.push(Outgoing::To(e.relay_id, key));
+        // The host's own member takes the same messages as everyone (its own welcome in the
+        // first epoch, its own epoch key when fresh).
+        let mut own_input: Vec<Vec<u8>> = Vec::new();
+        let is_new = |e: &Entry| {
+            self.roster
+                .as_ref()
+                .is_none_or(|prev| !prev.members.iter().any(|p| same_member(p, &e.listed)))
+        };
+        match changes {
+            None => {
+                step.outgoing
+                    .push(Outgoing::Broadcast(roster_bytes.clone()));
+                own_input.push(roster_bytes.clone());
+            }
+            Some((removed, upserted)) => {
+                let names = upserted
+                    .iter()
+                    .filter_map(|u| self.members.iter().find(|e| e.index == u.index))
+                    .map(|e| e.sealed_name(&names_key))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let commit = Commit {
+                    meeting: self.meeting,
+                    epoch,
+                    prev_hash: self.roster_hash,
+                    roster_hash: hash,
+                    locked: self.locked,
+                    fresh,
+                    removed,
+                    upserted,
+                    names,
+                    confirm: secret.confirm(&self.meeting, epoch, &hash),
+                };
+                let body = commit.encode_body();
+                let bytes = sign(commit, body, &self.identity, &self.room).to_bytes();
+                step.outgoing.push(Outgoing::Broadcast(bytes.clone()));
+                own_input.push(bytes);
+            }
+        }
+        let joiners: Vec<&Entry> = self.members.iter().filter(|e| is_new(e)).collect();
+        if !joiners.is_empty() {
+            let all_names = self
+                .members
+                .iter()
+                .map(|e| e.sealed_name(&names_key))
+                .collect::<Result<Vec<_>, _>>()?;
+            for e in joiners {
+                let w = welcome(
+                    &self.identity,
+                    &self.room,
+                    &roster,
+                    hash,
+                    e,
+                    &secret,
+                    all_names.clone(),
+                    rng,
+                )?
+                .to_bytes();
+                if e.index == 0 {
+                    own_input.push(w);
+                } else {
+                    step.outgoing
+                        .push(Outgoing::To(e.relay_id, roster_bytes.clone()));
+                    step.outgoing.push(Outgoing::To(e.relay_id, w));
+                }
+            }
+        }
+        if fresh && self.roster.is_some() {
+            for e in self.members.iter().filter(|e| !is_new(e)) {
+                let key = EpochKey::seal(
+                    self.meeting,
+                    epoch,
+                    e.index,
+                    hash,
+                    &e.wrap_key,
+                    secret.as_bytes(),
+                )?
+                .to_bytes();
+                if e.index == 0 {
+                    own_input.push(key);
+                } else {
+                    step.outgoing.push(Outgoing::To(e.relay_id, key));
+                }
             }
         }
         self.epoch = epoch;
+        self.roster = Some(roster);
+        self.roster_hash = hash;
         self.roster_bytes = roster_bytes;
+        self.secret = Some(secret);
         self.next_rotation_ms = now_ms.saturating_add(self.config.rotation_interval_ms);
-        let own_relay = own_key.as_ref().map_or(0, |(r, _)| *r);
-        step.events
-            .extend(self.own.handle(own_relay, &self.roster_bytes, now_ms)?);
-        if let Some((relay, key)) = own_key {
-            step.events.extend(self.own.handle(relay, &key, now_ms)?);
+        let own_relay = self.members.first().map_or(0, |e| e.relay_id);
+        for bytes in own_input {
+            step.events
+                .extend(self.own.handle(own_relay, &bytes, now_ms)?);
         }
         Ok(step)
     }
@@ -377,14 +564,14 @@ impl Host {
                     return Err(GroupError::StaleRequest);
                 }
                 self.members.remove(pos);
-                self.new_epoch(rng, now_ms).map(HostInput::Step)
+                self.new_epoch(false, rng, now_ms).map(HostInput::Step)
             }
             Message::RekeyRequest(n) => {
                 self.check_notice(&n)?;
                 if n.content.epoch != self.epoch {
                     return Err(GroupError::StaleRequest);
                 }
-                self.new_epoch(rng, now_ms).map(HostInput::Step)
+                self.new_epoch(true, rng, now_ms).map(HostInput::Step)
             }
             _ => Err(GroupError::UnexpectedMessage),
         }
@@ -484,28 +671,29 @@ impl Host {
         rng: &mut R,
         now_ms: u64,
     ) -> Result<Step, GroupError> {
-        self.add_entry(pending)?;
-        self.new_epoch(rng, now_ms)
+        self.add_entry(pending, rng)?;
+        self.new_epoch(false, rng, now_ms)
     }
 
     /// Adds a participant to the next epoch without starting it, so that several admissions
-    /// (and removals, [`Host::drop_member`]) share one epoch, started by [`Host::rekey`]: how a
+    /// (and removals, [`Host::drop_member`]) share one epoch, started by [`Host::commit`]: how a
     /// host bounds what a flood of joins costs it (SPEC §8.8). Refuses a connector
     /// ([`GroupError::ConnectorNeedsConsent`]) unless `connector_consent`.
-    pub fn stage_admit(
+    pub fn stage_admit<R: CryptoRng>(
         &mut self,
         pending: PendingJoin,
         connector_consent: bool,
+        rng: &mut R,
     ) -> Result<(), GroupError> {
         if pending.is_connector() && !connector_consent {
             return Err(GroupError::ConnectorNeedsConsent);
         }
-        self.add_entry(pending)
+        self.add_entry(pending, rng)
     }
 
     /// Drops the member on relay connection `relay_id` from the next epoch without starting
     /// it (see [`Host::stage_admit`]); true if there was one. Its keys stay valid until the next
-    /// epoch: call [`Host::rekey`] promptly.
+    /// epoch: call [`Host::commit`] promptly.
     pub fn drop_member(&mut self, relay_id: u64) -> bool {
         let before = self.members.len();
         self.members
@@ -528,10 +716,14 @@ impl Host {
         self.members.retain(|e| {
             e.index == 0 || (e.relay_id != own_relay_id && present.contains(&e.relay_id))
         });
-        self.new_epoch(rng, now_ms)
+        self.new_epoch(false, rng, now_ms)
     }
 
-    fn add_entry(&mut self, pending: PendingJoin) -> Result<(), GroupError> {
+    fn add_entry<R: CryptoRng>(
+        &mut self,
+        pending: PendingJoin,
+        rng: &mut R,
+    ) -> Result<(), GroupError> {
         let req = pending.request;
         if self.locked && !self.known.contains(&req.identity) {
             return Err(GroupError::Locked);
@@ -540,22 +732,28 @@ impl Host {
         self.members.retain(|e| {
             e.index == 0 || (e.identity != req.identity && e.relay_id != pending.relay_id)
         });
-        let limit = self.config.max_members.min(usize::from(u16::MAX) + 1);
+        let limit = self.config.max_members.min(MAX_MEMBERS);
         if self.members.len() >= limit {
             return Err(GroupError::Full);
         }
-        let index = (1..=u16::MAX)
-            .find(|i| self.members.iter().all(|e| e.index != *i))
-            .ok_or(GroupError::Full)?;
-        let entry = Entry {
+        // The lowest free index: members are sorted by index, the host at 0.
+        let index = self
+            .members
+            .iter()
+            .enumerate()
+            .find(|(pos, e)| usize::from(e.index) != *pos)
+            .map_or(self.members.len(), |(pos, _)| pos);
+        let index = u16::try_from(index).map_err(|_| GroupError::Full)?;
+        let entry = Entry::new(
             index,
-            relay_id: pending.relay_id,
-            role: req.role,
-            identity: req.identity,
-            hpke_public: req.hpke_public,
-            name: pending.name,
-            joined_epoch: self.epoch + 1,
-        };
+            pending.relay_id,
+            req.role,
+            req.identity,
+            req.hpke_public,
+            pending.name,
+            self.epoch + 1,
+            rng,
+        )?;
         let pos = self.members.partition_point(|e| e.index < index);
         self.members.insert(pos, entry);
         self.known.insert(req.identity);
@@ -592,7 +790,7 @@ impl Host {
         if self.members.len() == before {
             return Ok(Step::default());
         }
-        self.new_epoch(rng, now_ms)
+        self.new_epoch(false, rng, now_ms)
     }
 
     /// The host reconnected (e.g. after a relay restart) under a new relay participant id: the
@@ -600,13 +798,19 @@ impl Host {
     /// with the next epoch ([`Host::rekey`]).
     pub fn set_own_relay_id(&mut self, relay_id: u64) {
         if let Some(me) = self.members.first_mut() {
-            me.relay_id = relay_id;
+            me.set_relay_id(relay_id);
         }
     }
 
-    /// Starts a new epoch now (on demand, or before a key's frame limit).
+    /// Starts a new epoch with a fresh secret now (on demand, or before a key's frame limit).
     pub fn rekey<R: CryptoRng>(&mut self, rng: &mut R, now_ms: u64) -> Result<Step, GroupError> {
-        self.new_epoch(rng, now_ms)
+        self.new_epoch(true, rng, now_ms)
+    }
+
+    /// Starts the epoch of the staged changes ([`Host::stage_admit`], [`Host::drop_member`]):
+    /// a fresh secret if anyone left, else the previous one ratcheted (SPEC §9.1).
+    pub fn commit<R: CryptoRng>(&mut self, rng: &mut R, now_ms: u64) -> Result<Step, GroupError> {
+        self.new_epoch(false, rng, now_ms)
     }
 
     /// Sets the lock bit; a change starts a new epoch whose signed roster carries it.
@@ -620,7 +824,7 @@ impl Host {
             return Ok(Step::default());
         }
         self.locked = locked;
-        self.new_epoch(rng, now_ms)
+        self.new_epoch(false, rng, now_ms)
     }
 
     /// Earliest time (ms) at which [`Host::handle_timeout`] has work: the next rotation or the
@@ -642,7 +846,7 @@ impl Host {
             events: self.own.poll(now_ms),
         };
         if now_ms >= self.next_rotation_ms {
-            step.extend(self.new_epoch(rng, now_ms)?);
+            step.extend(self.new_epoch(true, rng, now_ms)?);
         }
         Ok(step)
     }

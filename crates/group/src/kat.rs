@@ -13,14 +13,15 @@ use serde::{Deserialize, Serialize};
 use crate::MeetingId;
 use crate::code::{roster_hash, security_code};
 use crate::error::{GroupError, NameError};
-use crate::host::{Draft, Entry, build_roster, wrap_epoch_key};
+use crate::host::{Entry, diff, sign_roster, welcome};
 use crate::identity::{Identity, IdentityKey};
 use crate::kem::{self, HpkeKeyPair, KemId, X25519_SMALL_ORDER, XWING_MLKEM_PK_LEN};
-use crate::message::{JoinRequest, Message, Role, sign};
+use crate::message::{Commit, EpochKey, JoinRequest, Message, Role, Roster, sign};
 use crate::names::{
-    check_display_name, epoch_key_info, escape_for_terminal, join_name_info, pad_name, unpad_name,
+    check_display_name, escape_for_terminal, join_name_info, open_roster_name, pad_name,
+    unpad_name, welcome_info,
 };
-use crate::schedule::{EpochSecret, kid};
+use crate::schedule::{EpochSecret, WrapKey, kid};
 
 /// All vectors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,8 +32,12 @@ pub struct Vectors {
     pub security_code: Vec<CodeVector>,
     /// Full signed rosters from fixed keys (SPEC §8.4).
     pub roster: Vec<RosterVector>,
-    /// Wrapped epoch secrets (SPEC §8.6).
+    /// Epoch secrets wrapped under a member's wrap key (SPEC §8.6).
     pub epoch_key: Vec<EpochKeyVector>,
+    /// Welcomes of new members (SPEC §8.6).
+    pub welcome: Vec<WelcomeVector>,
+    /// Commits from one roster vector to the next epoch (SPEC §8.6).
+    pub commit: Vec<CommitVector>,
     /// Display name → padded plaintext (SPEC §8.5).
     pub name_padding: Vec<NamePaddingVector>,
     /// Join requests whose name opens with the host's HPKE key (SPEC §8.5).
@@ -157,6 +162,10 @@ pub struct RosterMemberVector {
     pub hpke_private: String,
     /// Display name.
     pub name: String,
+    /// The salt of the name's commitment, hex (16 bytes).
+    pub name_salt: String,
+    /// The member's wrap key, hex.
+    pub wrap_key: String,
     /// Expected identity key (from `identity_secret`), hex.
     pub identity_pk: String,
     /// Expected HPKE public key (from `hpke_private`), hex.
@@ -192,18 +201,55 @@ pub struct RosterVector {
     pub roster_hash: String,
     /// Expected security code.
     pub security_code: String,
+    /// Expected sealed names (salt and padded name under the names key), in member order, hex.
+    pub names: Vec<String>,
 }
 
-/// A wrapped epoch secret for the member at `recipient` of `roster[roster_index]`.
+/// The epoch secret of `roster[roster_index]` wrapped to its member at `recipient`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EpochKeyVector {
     /// Which roster vector this key belongs to.
     pub roster_index: usize,
     /// Recipient's member position in that vector.
     pub recipient: usize,
-    /// Expected info string, hex.
+    /// Expected message, hex (deterministic).
+    pub message: String,
+}
+
+/// A welcome of the member at `recipient` of `roster[roster_index]` (randomized HPKE: verified
+/// by opening it with the recipient's key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WelcomeVector {
+    /// Which roster vector.
+    pub roster_index: usize,
+    /// Recipient's member position in that vector.
+    pub recipient: usize,
+    /// Expected HPKE info, hex.
     pub info: String,
     /// The message, hex.
+    pub message: String,
+}
+
+/// The commit that takes `roster[from_roster]` to its next epoch: `removed` indices leave,
+/// `added` members join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitVector {
+    /// Which roster vector it starts from.
+    pub from_roster: usize,
+    /// Indices removed.
+    pub removed: Vec<u16>,
+    /// Members added.
+    pub added: Vec<RosterMemberVector>,
+    /// True if the secret is fresh (`epoch_secret` is then an input), false if ratcheted
+    /// (`epoch_secret` is then the expected ratchet of the previous epoch's).
+    pub fresh: bool,
+    /// The new epoch's secret, hex.
+    pub epoch_secret: String,
+    /// Expected hash of the new roster, hex.
+    pub roster_hash: String,
+    /// Expected security code of the new epoch.
+    pub security_code: String,
+    /// Expected message, hex (deterministic).
     pub message: String,
 }
 
@@ -259,6 +305,8 @@ fn roster_inputs() -> Vec<(KemId, u64, bool, Vec<RosterMemberVector>)> {
         identity_secret: hex::encode(fixed(seed)),
         hpke_private: hex::encode(fixed(seed.wrapping_add(0x40))),
         name: name.to_owned(),
+        name_salt: hex::encode([seed.wrapping_add(0x80); 16]),
+        wrap_key: hex::encode(fixed(seed.wrapping_add(0xc0))),
         identity_pk: String::new(),
         hpke_public: String::new(),
     };
@@ -297,37 +345,114 @@ fn hex32(s: &str) -> Result<[u8; 32], String> {
     Ok(out)
 }
 
-fn build(v: &RosterVector) -> Result<(Vec<u8>, [u8; 32]), String> {
+fn entry_of(kem: KemId, m: &RosterMemberVector) -> Result<Entry, String> {
+    let (id, hpke) = member_keys(kem, m)?;
+    let mut salt = [0u8; 16];
+    hex::decode_to_slice(&m.name_salt, &mut salt).map_err(|e| e.to_string())?;
+    Entry::with_secrets(
+        m.index,
+        m.relay_id,
+        Role::from_u8(m.role).map_err(|e| e.to_string())?,
+        id.public(),
+        hpke.public_key().to_vec(),
+        m.name.clone(),
+        0,
+        WrapKey::new(hex32(&m.wrap_key)?),
+        salt,
+    )
+    .map_err(|e| e.to_string())
+}
+
+fn host_of(v: &RosterVector) -> Result<(Identity, HpkeKeyPair), String> {
     let kem = KemId::from_u16(v.kem).map_err(|e| e.to_string())?;
-    let host = Identity::from_secret_bytes(&hex32(&v.members[0].identity_secret)?);
-    let mut entries = Vec::new();
-    for m in &v.members {
-        let id = Identity::from_secret_bytes(&hex32(&m.identity_secret)?);
-        let hpke = HpkeKeyPair::from_private_bytes(kem, &hex32(&m.hpke_private)?)
-            .map_err(|e| e.to_string())?;
-        entries.push(Entry {
-            index: m.index,
-            relay_id: m.relay_id,
-            role: Role::from_u8(m.role).map_err(|e| e.to_string())?,
-            identity: id.public(),
-            hpke_public: hpke.public_key().to_vec(),
-            name: m.name.clone(),
-            joined_epoch: 0,
-        });
-    }
-    let mut meeting = [0u8; 16];
-    hex::decode_to_slice(&v.meeting_id, &mut meeting).map_err(|e| e.to_string())?;
-    let draft = Draft {
-        meeting: MeetingId(meeting),
-        epoch: v.epoch,
+    member_keys(kem, v.members.first().ok_or("no host")?)
+}
+
+/// The roster of `members` in the meeting of `v` at `epoch`.
+fn roster_of(v: &RosterVector, epoch: u64, members: &[Entry]) -> Result<Roster, String> {
+    let (host, host_hpke) = host_of(v)?;
+    Ok(Roster {
+        meeting: meeting_of(v)?,
+        epoch,
         suite: v.suite,
-        kem,
+        kem: KemId::from_u16(v.kem).map_err(|e| e.to_string())?,
         locked: v.locked,
-        members: &entries,
-    };
+        host: host.public(),
+        host_hpke: host_hpke.public_key().to_vec(),
+        members: members.iter().map(|e| e.listed.clone()).collect(),
+    })
+}
+
+fn entries_of(v: &RosterVector) -> Result<Vec<Entry>, String> {
+    let kem = KemId::from_u16(v.kem).map_err(|e| e.to_string())?;
+    v.members.iter().map(|m| entry_of(kem, m)).collect()
+}
+
+/// A roster message, its hash and its sealed names (hex).
+type Built = (Vec<u8>, [u8; 32], Vec<String>);
+
+/// The signed roster message, its hash and the sealed names of a roster vector.
+fn build(v: &RosterVector) -> Result<Built, String> {
+    let (host, _) = host_of(v)?;
+    let entries = entries_of(v)?;
+    let signed = sign_roster(&host, &v.room, roster_of(v, v.epoch, &entries)?);
     let secret = EpochSecret::from_bytes(hex32(&v.epoch_secret)?);
-    let signed = build_roster(&host, &v.room, &draft, &secret).map_err(|e| e.to_string())?;
-    Ok((signed.to_bytes(), roster_hash(&signed.body)))
+    let names_key = secret.names_key(&meeting_of(v)?, v.epoch);
+    let names = entries
+        .iter()
+        .map(|e| e.sealed_name(&names_key).map(|n| hex::encode(n.ciphertext)))
+        .collect::<Result<_, _>>()
+        .map_err(|e: GroupError| e.to_string())?;
+    Ok((signed.to_bytes(), roster_hash(&signed.body), names))
+}
+
+/// The commit of `c` from `roster[c.from_roster]`, and the new roster's hash and secret.
+fn build_commit(v: &Vectors, c: &CommitVector) -> Result<(Vec<u8>, [u8; 32], EpochSecret), String> {
+    let r = v.roster.get(c.from_roster).ok_or("bad from_roster")?;
+    let kem = KemId::from_u16(r.kem).map_err(|e| e.to_string())?;
+    let (host, _) = host_of(r)?;
+    let prev_entries = entries_of(r)?;
+    let prev = roster_of(r, r.epoch, &prev_entries)?;
+    let prev_hash = roster_hash(&prev.encode_body());
+    let mut next: Vec<Entry> = prev_entries
+        .into_iter()
+        .filter(|e| !c.removed.contains(&e.index))
+        .collect();
+    for m in &c.added {
+        next.push(entry_of(kem, m)?);
+    }
+    next.sort_by_key(|e| e.index);
+    let epoch = r.epoch + 1;
+    let roster = roster_of(r, epoch, &next)?;
+    let hash = roster_hash(&roster.encode_body());
+    let meeting = meeting_of(r)?;
+    let secret = if c.fresh {
+        EpochSecret::from_bytes(hex32(&c.epoch_secret)?)
+    } else {
+        EpochSecret::from_bytes(hex32(&r.epoch_secret)?).ratchet(&meeting, epoch, &hash)
+    };
+    let (removed, upserted) = diff(&prev, &roster);
+    let names_key = secret.names_key(&meeting, epoch);
+    let names = upserted
+        .iter()
+        .filter_map(|u| next.iter().find(|e| e.index == u.index))
+        .map(|e| e.sealed_name(&names_key))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let commit = Commit {
+        meeting,
+        epoch,
+        prev_hash,
+        roster_hash: hash,
+        locked: r.locked,
+        fresh: c.fresh,
+        removed,
+        upserted,
+        names,
+        confirm: secret.confirm(&meeting, epoch, &hash),
+    };
+    let body = commit.encode_body();
+    Ok((sign(commit, body, &host, &r.room).to_bytes(), hash, secret))
 }
 
 /// The member's identity and HPKE key pair from its secrets.
@@ -505,6 +630,46 @@ fn join_vector<R: CryptoRng>(
     })
 }
 
+/// The epoch key of roster vector `v` for its member at `recipient`.
+fn build_epoch_key(v: &RosterVector, recipient: usize) -> Result<Vec<u8>, String> {
+    let m = v.members.get(recipient).ok_or("bad recipient")?;
+    let (_, hash, _) = build(v)?;
+    let key = EpochKey::seal(
+        meeting_of(v)?,
+        v.epoch,
+        m.index,
+        hash,
+        &hex32(&m.wrap_key)?,
+        &hex32(&v.epoch_secret)?,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(key.to_bytes())
+}
+
+/// A welcome of roster vector `v`'s member at `recipient`: its HPKE info and the message.
+fn build_welcome<R: CryptoRng>(
+    v: &RosterVector,
+    recipient: usize,
+    rng: &mut R,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let (host, _) = host_of(v)?;
+    let entries = entries_of(v)?;
+    let roster = roster_of(v, v.epoch, &entries)?;
+    let hash = roster_hash(&roster.encode_body());
+    let secret = EpochSecret::from_bytes(hex32(&v.epoch_secret)?);
+    let names_key = secret.names_key(&roster.meeting, v.epoch);
+    let names = entries
+        .iter()
+        .map(|e| e.sealed_name(&names_key))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let e = entries.get(recipient).ok_or("bad recipient")?;
+    let info = welcome_info(&roster.meeting, v.epoch, e.index, &e.identity, &hash);
+    let w = welcome(&host, &v.room, &roster, hash, e, &secret, names, rng)
+        .map_err(|e| e.to_string())?;
+    Ok((info, w.to_bytes()))
+}
+
 /// Generates the vectors; `rng` only feeds the HPKE encapsulations of the epoch-key and
 /// join-request vectors.
 pub fn generate<R: CryptoRng>(rng: &mut R) -> Result<Vectors, String> {
@@ -529,6 +694,7 @@ pub fn generate<R: CryptoRng>(rng: &mut R) -> Result<Vectors, String> {
         .collect();
     let mut roster = Vec::new();
     let mut epoch_key = Vec::new();
+    let mut welcomes = Vec::new();
     for (i, (kem, epoch, locked, members)) in roster_inputs().into_iter().enumerate() {
         let v = RosterVector {
             room: ROOM.to_owned(),
@@ -544,37 +710,26 @@ pub fn generate<R: CryptoRng>(rng: &mut R) -> Result<Vectors, String> {
             roster: String::new(),
             roster_hash: String::new(),
             security_code: String::new(),
+            names: Vec::new(),
         };
         let mut v = roster_outputs(&v)?;
-        let (bytes, hash) = build(&v)?;
+        let (bytes, hash, names) = build(&v)?;
         v.roster = hex::encode(&bytes);
         v.roster_hash = hex::encode(hash);
         v.security_code = security_code(&hash, epoch);
+        v.names = names;
         let recipient = v.members.len() - 1;
-        let r = &v.members[recipient];
-        let host = Identity::from_secret_bytes(&hex32(&v.members[0].identity_secret)?);
-        let (rid, hpke) = member_keys(kem, r)?;
-        let rid = rid.public();
-        let meeting = MeetingId([i as u8 + 1; 16]);
-        let key = wrap_epoch_key(
-            &host,
-            ROOM,
-            meeting,
-            epoch,
-            kem,
-            r.index,
-            rid,
-            hpke.public_key(),
-            hash,
-            &EpochSecret::from_bytes(hex32(&v.epoch_secret)?),
-            rng,
-        )
-        .map_err(|e| e.to_string())?;
         epoch_key.push(EpochKeyVector {
             roster_index: i,
             recipient,
-            info: hex::encode(epoch_key_info(&meeting, epoch, r.index, &rid, &hash)),
-            message: hex::encode(key.to_bytes()),
+            message: hex::encode(build_epoch_key(&v, recipient)?),
+        });
+        let (info, message) = build_welcome(&v, recipient, rng)?;
+        welcomes.push(WelcomeVector {
+            roster_index: i,
+            recipient,
+            info: hex::encode(info),
+            message: hex::encode(message),
         });
         roster.push(v);
     }
@@ -584,6 +739,65 @@ pub fn generate<R: CryptoRng>(rng: &mut R) -> Result<Vectors, String> {
         join_vector(&roster[1], 1, 2, rng)?,
         join_vector(&roster[2], 2, 1, rng)?,
     ];
+    // The connector leaves the locked X25519 meeting (fresh); Bob joins the lone host
+    // (ratchet).
+    let bob = {
+        let mut m = roster[1].members[1].clone();
+        m.index = 1;
+        m.relay_id = 2001;
+        m.name = "Bob".into();
+        m.identity_secret = hex::encode(fixed(0x44));
+        m.hpke_private = hex::encode(fixed(0x84));
+        m.name_salt = hex::encode([0x5b; 16]);
+        m.wrap_key = hex::encode(fixed(0xb0));
+        m.identity_pk = Identity::from_secret_bytes(&fixed(0x44)).public().to_hex();
+        let hpke = HpkeKeyPair::from_private_bytes(KemId::X25519, &fixed(0x84))
+            .map_err(|e| e.to_string())?;
+        m.hpke_public = hex::encode(hpke.public_key());
+        m
+    };
+    let mut commit = vec![
+        CommitVector {
+            from_roster: 1,
+            removed: vec![3],
+            added: Vec::new(),
+            fresh: true,
+            epoch_secret: hex::encode(fixed(0x99)),
+            roster_hash: String::new(),
+            security_code: String::new(),
+            message: String::new(),
+        },
+        CommitVector {
+            from_roster: 0,
+            removed: Vec::new(),
+            added: vec![bob],
+            fresh: false,
+            epoch_secret: String::new(),
+            roster_hash: String::new(),
+            security_code: String::new(),
+            message: String::new(),
+        },
+    ];
+    let partial = Vectors {
+        key_schedule: Vec::new(),
+        security_code: Vec::new(),
+        roster: roster.clone(),
+        epoch_key: Vec::new(),
+        welcome: Vec::new(),
+        commit: Vec::new(),
+        name_padding: Vec::new(),
+        join_name: Vec::new(),
+        invalid_hpke_pk: Vec::new(),
+        display_name: Vec::new(),
+        fingerprint: Vec::new(),
+    };
+    for c in &mut commit {
+        let (bytes, hash, secret) = build_commit(&partial, c)?;
+        c.message = hex::encode(bytes);
+        c.roster_hash = hex::encode(hash);
+        c.security_code = security_code(&hash, partial.roster[c.from_roster].epoch + 1);
+        c.epoch_secret = hex::encode(secret.as_bytes());
+    }
     let xwing_host = roster[2].members[0].hpke_public.clone();
     let xwing_host = hex::decode(xwing_host).map_err(|e| e.to_string())?;
     let name_padding = padding_names()
@@ -601,6 +815,8 @@ pub fn generate<R: CryptoRng>(rng: &mut R) -> Result<Vectors, String> {
         security_code: codes,
         roster,
         epoch_key,
+        welcome: welcomes,
+        commit,
         name_padding,
         join_name,
         invalid_hpke_pk: invalid_keys(&xwing_host),
@@ -610,6 +826,61 @@ pub fn generate<R: CryptoRng>(rng: &mut R) -> Result<Vectors, String> {
             .map(fingerprint_vector)
             .collect(),
     })
+}
+
+fn verify_welcome(v: &Vectors, w: &WelcomeVector) -> Result<(), String> {
+    let r = v.roster.get(w.roster_index).ok_or("bad roster_index")?;
+    let kem = KemId::from_u16(r.kem).map_err(|e| e.to_string())?;
+    let m = r.members.get(w.recipient).ok_or("bad recipient")?;
+    let (id, hpke) = member_keys(kem, m)?;
+    let (host, _) = host_of(r)?;
+    let bytes = hex::decode(&w.message).map_err(|e| e.to_string())?;
+    let Ok(Message::Welcome(signed)) = Message::decode(&bytes) else {
+        return Err("welcome does not decode".into());
+    };
+    signed
+        .verify(&r.room, &host.public())
+        .map_err(|e| format!("welcome signature: {e}"))?;
+    let c = &signed.content;
+    if hex::encode(c.roster_hash) != r.roster_hash || c.recipient != id.public() {
+        return Err("welcome fields mismatch".into());
+    }
+    let info = welcome_info(
+        &c.meeting,
+        c.epoch,
+        c.recipient_index,
+        &c.recipient,
+        &c.roster_hash,
+    );
+    if hex::encode(&info) != w.info {
+        return Err("welcome info mismatch".into());
+    }
+    let plain = hpke
+        .open(&c.enc, &info, &c.ciphertext)
+        .map_err(|e| e.to_string())?;
+    if hex::encode(&plain[..]) != format!("{}{}", m.wrap_key, r.epoch_secret) {
+        return Err("welcome does not open to the wrap key and the epoch secret".into());
+    }
+    let names: Vec<String> = c.names.iter().map(|n| hex::encode(&n.ciphertext)).collect();
+    if names != r.names {
+        return Err("welcome names mismatch".into());
+    }
+    let names_key = EpochSecret::from_bytes(hex32(&r.epoch_secret)?).names_key(&c.meeting, c.epoch);
+    let entries = entries_of(r)?;
+    for (e, n) in entries.iter().zip(&c.names) {
+        let name = open_roster_name(
+            &names_key,
+            e.index,
+            &e.identity,
+            &n.ciphertext,
+            &e.listed.name_commit,
+        )
+        .map_err(|e| e.to_string())?;
+        if name != e.name {
+            return Err("welcome name mismatch".into());
+        }
+    }
+    Ok(())
 }
 
 fn verify_join(v: &Vectors, j: &JoinNameVector) -> Result<(), String> {
@@ -685,9 +956,12 @@ pub fn verify(v: &Vectors) -> Result<(), String> {
                 r.epoch
             ));
         }
-        let (bytes, hash) = build(r)?;
+        let (bytes, hash, names) = build(r)?;
         if hex::encode(&bytes) != r.roster || hex::encode(hash) != r.roster_hash {
             return Err(format!("roster mismatch for epoch {}", r.epoch));
+        }
+        if names != r.names {
+            return Err(format!("sealed names mismatch for epoch {}", r.epoch));
         }
         if security_code(&hash, r.epoch) != r.security_code {
             return Err(format!(
@@ -704,35 +978,31 @@ pub fn verify(v: &Vectors) -> Result<(), String> {
     }
     for k in &v.epoch_key {
         let r = v.roster.get(k.roster_index).ok_or("bad roster_index")?;
+        if hex::encode(build_epoch_key(r, k.recipient)?) != k.message {
+            return Err("epoch key mismatch".into());
+        }
         let m = r.members.get(k.recipient).ok_or("bad recipient")?;
-        let kem = KemId::from_u16(r.kem).map_err(|e| e.to_string())?;
-        let hpke = HpkeKeyPair::from_private_bytes(kem, &hex32(&m.hpke_private)?)
-            .map_err(|e| e.to_string())?;
-        let host = Identity::from_secret_bytes(&hex32(&r.members[0].identity_secret)?).public();
         let bytes = hex::decode(&k.message).map_err(|e| e.to_string())?;
-        let Ok(Message::EpochKey(signed)) = Message::decode(&bytes) else {
+        let Ok(Message::EpochKey(key)) = Message::decode(&bytes) else {
             return Err("epoch key does not decode".into());
         };
-        signed.verify(&r.room, &host).map_err(|e| e.to_string())?;
-        let c = &signed.content;
-        if hex::encode(c.roster_hash) != r.roster_hash {
-            return Err("epoch key roster hash mismatch".into());
-        }
-        let info = epoch_key_info(
-            &c.meeting,
-            c.epoch,
-            c.recipient_index,
-            &c.recipient,
-            &c.roster_hash,
-        );
-        if hex::encode(&info) != k.info {
-            return Err("epoch key info mismatch".into());
-        }
-        let secret = hpke
-            .open(&c.enc, &info, &c.ciphertext)
-            .map_err(|e| e.to_string())?;
-        if hex::encode(secret.as_slice()) != r.epoch_secret {
+        let secret = key.open(&hex32(&m.wrap_key)?).map_err(|e| e.to_string())?;
+        if hex::encode(secret.as_bytes()) != r.epoch_secret {
             return Err("epoch key does not open to the epoch secret".into());
+        }
+    }
+    for w in &v.welcome {
+        verify_welcome(v, w)?;
+    }
+    for c in &v.commit {
+        let (bytes, hash, secret) = build_commit(v, c)?;
+        let epoch = v.roster.get(c.from_roster).ok_or("bad from_roster")?.epoch + 1;
+        if hex::encode(&bytes) != c.message
+            || hex::encode(hash) != c.roster_hash
+            || hex::encode(secret.as_bytes()) != c.epoch_secret
+            || security_code(&hash, epoch) != c.security_code
+        {
+            return Err(format!("commit mismatch for epoch {epoch}"));
         }
     }
     for p in &v.name_padding {

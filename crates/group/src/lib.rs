@@ -2,8 +2,10 @@
 //!
 //! - [`Identity`]: a long-term Ed25519 key; its public key is the identity (SPEC §8.1).
 //! - [`Host`]: admits joiners (a cryptographic waiting room), removes, locks, rotates; every
-//!   change starts an epoch with a fresh 32-byte secret, a host-signed [`Roster`] broadcast and
-//!   the secret HPKE-wrapped to each member ([`EpochKey`]).
+//!   change starts an epoch: a host-signed [`Commit`] of the changes to everyone, the full
+//!   [`Roster`] and a [`Welcome`] to each joiner, and, when the secret is fresh (anyone left),
+//!   the secret wrapped to each member under its wrap key ([`EpochKey`]); with additions only
+//!   the secret is ratcheted. What the relay fans out per epoch grows O(N).
 //! - [`Member`]: verifies rosters and keys against the pinned host key and yields [`Event`]s:
 //!   the SFrame key material of each epoch ([`SenderSecret`]), the security code, the E2EE status.
 //!
@@ -15,6 +17,7 @@
 
 pub mod code;
 mod codec;
+pub mod epoch_msg;
 mod error;
 mod host;
 mod identity;
@@ -28,17 +31,20 @@ pub mod schedule;
 
 pub use code::{roster_hash, security_code};
 pub use error::{DecodeError, GroupError, NameError};
-pub use host::{DEFAULT_ROTATION_MS, Host, HostConfig, HostInput, Outgoing, PendingJoin, Step};
+pub use host::{
+    DEFAULT_ROTATION_MS, Host, HostConfig, HostInput, MAX_MEMBERS, Outgoing, PendingJoin, Step,
+};
 pub use identity::{
     FINGERPRINT_LEN, IDENTITY_FILE_HEADER, Identity, IdentityFileError, IdentityKey,
 };
 pub use kem::{HpkeKeyPair, KemId, X25519_SMALL_ORDER, XWING_MLKEM_PK_LEN};
 pub use member::{DEFAULT_GRACE_MS, E2ee, Event, Member, MemberConfig, MemberInfo, RosterView};
 pub use message::{
-    Denial, DenyReason, EpochKey, JoinRequest, Message, Role, Roster, RosterEntry, Signed,
+    Commit, Denial, DenyReason, EpochKey, JoinRequest, Message, Role, Roster, RosterEntry,
+    SealedName, Signed, Welcome,
 };
 pub use rand_core;
-pub use schedule::{EpochSecret, MAX_EPOCH, SenderSecret, kid, split_kid};
+pub use schedule::{EpochSecret, MAX_EPOCH, SenderSecret, WrapKey, kid, split_kid};
 pub use zeroize::Zeroizing;
 
 /// The operating system's random number generator, for callers that are not tests (the CLI and

@@ -10,11 +10,11 @@ use crate::error::GroupError;
 use crate::identity::{Identity, IdentityKey};
 use crate::kem::{self, HpkeKeyPair};
 use crate::message::{
-    Denial, DenyReason, EpochKey, JoinRequest, MemberNotice, Message, Role, Roster, Signed,
-    msg_type, sign,
+    Commit, Denial, DenyReason, EpochKey, JoinRequest, MemberNotice, Message, Role, Roster,
+    SealedName, Signed, Welcome, msg_type, sign,
 };
-use crate::names::{epoch_key_info, join_name_info, open_roster_name, pad_name};
-use crate::schedule::{EpochSecret, MAX_EPOCH, SenderSecret};
+use crate::names::{hpke_key_hash, join_name_info, open_roster_name, pad_name, welcome_info};
+use crate::schedule::{EpochSecret, MAX_EPOCH, SenderSecret, WrapKey};
 
 /// Default grace for the previous epoch's receive keys (SPEC §9.5).
 pub const DEFAULT_GRACE_MS: u64 = 2_000;
@@ -129,6 +129,13 @@ struct Accepted {
     my_index: Option<u16>,
 }
 
+/// A verified commit with a fresh secret, waiting for this member's epoch key.
+#[derive(Debug, Clone)]
+struct PendingFresh {
+    confirm: [u8; 32],
+    names: Vec<SealedName>,
+}
+
 /// A member of one meeting (the host runs one too, at index 0).
 #[derive(Debug)]
 pub struct Member {
@@ -143,6 +150,11 @@ pub struct Member {
     latest: Option<Accepted>,
     keyed_epoch: Option<u64>,
     epoch_secret: Option<EpochSecret>,
+    /// From the welcome: what every later fresh secret is wrapped under.
+    wrap_key: Option<WrapKey>,
+    /// Display names of the keyed epoch, by index (commits carry only the changes).
+    names: std::collections::BTreeMap<u16, String>,
+    pending: Option<PendingFresh>,
     expiring: Vec<(u64, u64)>,
     phase: Phase,
     announced_ready: bool,
@@ -176,6 +188,9 @@ impl Member {
             latest: None,
             keyed_epoch: None,
             epoch_secret: None,
+            wrap_key: None,
+            names: std::collections::BTreeMap::new(),
+            pending: None,
             expiring: Vec::new(),
             phase: Phase::Waiting,
             announced_ready: false,
@@ -262,7 +277,6 @@ impl Member {
         }
         let latest = self.latest.as_ref().ok_or(GroupError::NoHostYet)?;
         let roster = &latest.roster;
-        let host_entry = roster.members.first().ok_or(GroupError::NoHostYet)?;
         let kem = roster.kem;
         let hpke = self
             .hpke
@@ -272,7 +286,7 @@ impl Member {
         let padded = pad_name(&self.name)?;
         let (name_enc, name_ct) = kem::seal(
             kem,
-            &host_entry.hpke_public,
+            &roster.host_hpke,
             &join_name_info(&roster.meeting, &me),
             &padded,
             rng,
@@ -327,6 +341,9 @@ impl Member {
     fn erase(&mut self) {
         self.phase = Phase::Removed;
         self.epoch_secret = None;
+        self.wrap_key = None;
+        self.pending = None;
+        self.names.clear();
         self.hpke = None;
         self.keyed_epoch = None;
         self.expiring.clear();
@@ -363,13 +380,42 @@ impl Member {
         }
         match Message::decode(bytes)? {
             Message::Roster(r) => self.handle_roster(r),
+            Message::Commit(c) => self.handle_commit(c, now_ms),
             Message::EpochKey(k) => self.handle_epoch_key(k, now_ms),
+            Message::Welcome(w) => self.handle_welcome(w, now_ms),
             Message::Denied(d) => self.handle_denied(d),
             // Requests addressed to the host are none of a member's business.
             _ => Ok(Vec::new()),
         }
     }
 
+    /// The index of this member in `roster`: its identity with its own session HPKE key.
+    fn my_index_in(&self, roster: &Roster) -> Option<u16> {
+        let me = self.identity.public();
+        let hpke = hpke_key_hash(self.hpke.as_ref()?.public_key());
+        roster
+            .members
+            .iter()
+            .find(|m| m.identity == me && m.hpke_hash == hpke)
+            .map(|m| m.index)
+    }
+
+    /// The checks every host-signed message gets: the pinned host signed it, for this meeting.
+    fn check_host_signed<T>(
+        &self,
+        signed: &Signed<T>,
+        meeting: MeetingId,
+    ) -> Result<(), GroupError> {
+        let host = self.host.ok_or(GroupError::NoHostYet)?;
+        signed.verify(&self.room, &host)?;
+        if Some(meeting) != self.meeting {
+            return Err(GroupError::WrongMeeting);
+        }
+        Ok(())
+    }
+
+    /// A full roster (SPEC §8.4): a joiner's view of the meeting before its welcome. A member
+    /// already keyed follows commits and ignores full rosters of later epochs.
     fn handle_roster(&mut self, signed: Signed<Roster>) -> Result<Vec<Event>, GroupError> {
         let roster = &signed.content;
         let trusted = self.host.or(self.expected_host);
@@ -391,54 +437,188 @@ impl Member {
             if roster.suite != cur.suite || roster.kem != cur.kem {
                 return Err(GroupError::InvalidRoster("suite or KEM changed"));
             }
-            if roster.epoch < cur.epoch {
-                return Err(GroupError::EpochRollback {
-                    got: roster.epoch,
-                    current: cur.epoch,
-                });
-            }
-            if roster.epoch == cur.epoch {
-                return if hash == latest.hash {
-                    Ok(Vec::new())
-                } else {
-                    Err(GroupError::EpochConflict {
-                        epoch: roster.epoch,
-                    })
-                };
+            check_order(roster.epoch, hash, cur.epoch, latest.hash)?;
+            if roster.epoch == cur.epoch || self.phase == Phase::Joined {
+                return Ok(Vec::new());
             }
         }
         // Accepted: pin the host and the meeting.
         self.host = Some(roster.host);
         self.meeting = Some(roster.meeting);
-        let me = self.identity.public();
-        let my_index = self.hpke.as_ref().and_then(|hpke| {
-            roster
-                .members
-                .iter()
-                .find(|m| m.identity == me && m.hpke_public == hpke.public_key())
-                .map(|m| m.index)
-        });
+        let my_index = self.my_index_in(roster);
         let host_relay_id = roster.members.first().map_or(0, |m| m.relay_id);
         self.latest = Some(Accepted {
             roster: signed.content,
             hash,
             my_index,
         });
-        match (my_index, self.phase) {
-            (Some(_), _) => {
-                self.phase = Phase::Joined;
-                Ok(Vec::new())
-            }
-            (None, Phase::Joined) => {
-                self.erase();
-                Ok(vec![Event::Removed])
-            }
-            (None, _) if !self.announced_ready => {
-                self.announced_ready = true;
-                Ok(vec![Event::ReadyToJoin { host_relay_id }])
-            }
-            (None, _) => Ok(Vec::new()),
+        if my_index.is_none() && !self.announced_ready {
+            self.announced_ready = true;
+            return Ok(vec![Event::ReadyToJoin { host_relay_id }]);
         }
+        Ok(Vec::new())
+    }
+
+    /// A commit (SPEC §8.6): applied to the roster this member holds, the result must hash to
+    /// the signed hash, so the member verifies the complete roster it will encrypt for.
+    fn handle_commit(
+        &mut self,
+        signed: Signed<Commit>,
+        now_ms: u64,
+    ) -> Result<Vec<Event>, GroupError> {
+        let c = &signed.content;
+        self.check_host_signed(&signed, c.meeting)?;
+        let latest = self.latest.as_ref().ok_or(GroupError::NoHostYet)?;
+        check_order(c.epoch, c.roster_hash, latest.roster.epoch, latest.hash)?;
+        if c.epoch == latest.roster.epoch {
+            return Ok(Vec::new());
+        }
+        if c.prev_hash != latest.hash || c.epoch != latest.roster.epoch + 1 {
+            if self.phase != Phase::Joined {
+                // A joiner's roster is older than the meeting: its welcome brings the new one.
+                return Ok(Vec::new());
+            }
+            // This member missed an epoch (a relay that dropped a commit): it asks to be let
+            // in again rather than stay behind; the host re-admits a known identity.
+            self.phase = Phase::Waiting;
+            self.pending = None;
+            let host_relay_id = latest.roster.members.first().map_or(0, |m| m.relay_id);
+            return Ok(vec![Event::ReadyToJoin { host_relay_id }]);
+        }
+        let roster = apply(&latest.roster, c)?;
+        validate(&roster)?;
+        let hash = roster_hash(&roster.encode_body());
+        if hash != c.roster_hash {
+            return Err(GroupError::RosterHashMismatch);
+        }
+        let names: std::collections::BTreeSet<u16> = c.names.iter().map(|n| n.index).collect();
+        if names.len() != c.names.len() || !c.upserted.iter().all(|u| names.contains(&u.index)) {
+            return Err(GroupError::InvalidRoster(
+                "a changed entry without its name",
+            ));
+        }
+        let my_index = self.my_index_in(&roster);
+        let prev_epoch = latest.roster.epoch;
+        self.latest = Some(Accepted {
+            roster,
+            hash,
+            my_index,
+        });
+        if self.phase != Phase::Joined {
+            return Ok(Vec::new());
+        }
+        if my_index.is_none() {
+            self.erase();
+            return Ok(vec![Event::Removed]);
+        }
+        let pending = PendingFresh {
+            confirm: c.confirm,
+            names: c.names.clone(),
+        };
+        if c.fresh {
+            self.pending = Some(pending);
+            return Ok(Vec::new());
+        }
+        let Some(prev) = self
+            .epoch_secret
+            .as_ref()
+            .filter(|_| self.keyed_epoch == Some(prev_epoch))
+        else {
+            return Err(GroupError::KeyWithoutRoster { epoch: c.epoch });
+        };
+        let secret = prev.ratchet(&c.meeting, c.epoch, &hash);
+        self.install(secret, &pending, now_ms)
+    }
+
+    /// A fresh epoch secret under this member's wrap key, for the commit it holds.
+    fn handle_epoch_key(&mut self, key: EpochKey, now_ms: u64) -> Result<Vec<Event>, GroupError> {
+        if self.host.is_none() {
+            return Err(GroupError::KeyWithoutRoster { epoch: key.epoch });
+        }
+        if Some(key.meeting) != self.meeting {
+            return Err(GroupError::WrongMeeting);
+        }
+        let latest = self
+            .latest
+            .as_ref()
+            .ok_or(GroupError::KeyWithoutRoster { epoch: key.epoch })?;
+        check_key_epoch(key.epoch, latest.roster.epoch)?;
+        let my_index = latest.my_index.ok_or(GroupError::NotForMe)?;
+        if key.recipient_index != my_index {
+            return Err(GroupError::NotForMe);
+        }
+        if key.roster_hash != latest.hash {
+            return Err(GroupError::RosterHashMismatch);
+        }
+        if self.keyed_epoch == Some(key.epoch) {
+            return Ok(Vec::new());
+        }
+        let wrap_key = self.wrap_key.as_ref().ok_or(GroupError::NotForMe)?;
+        let pending = self
+            .pending
+            .clone()
+            .ok_or(GroupError::KeyWithoutRoster { epoch: key.epoch })?;
+        let secret = key.open(wrap_key)?;
+        self.install(secret, &pending, now_ms)
+    }
+
+    /// A welcome (SPEC §8.6): this member's wrap key, the epoch secret and every name, for the
+    /// full roster it holds.
+    fn handle_welcome(
+        &mut self,
+        signed: Signed<Welcome>,
+        now_ms: u64,
+    ) -> Result<Vec<Event>, GroupError> {
+        let w = &signed.content;
+        self.check_host_signed(&signed, w.meeting)?;
+        let latest = self
+            .latest
+            .as_ref()
+            .ok_or(GroupError::KeyWithoutRoster { epoch: w.epoch })?;
+        check_key_epoch(w.epoch, latest.roster.epoch)?;
+        let my_index = latest.my_index.ok_or(GroupError::NotForMe)?;
+        if w.recipient != self.identity.public() || w.recipient_index != my_index {
+            return Err(GroupError::NotForMe);
+        }
+        if w.roster_hash != latest.hash {
+            return Err(GroupError::RosterHashMismatch);
+        }
+        if self.keyed_epoch == Some(w.epoch) {
+            return Ok(Vec::new());
+        }
+        let listed: Vec<u16> = latest.roster.members.iter().map(|m| m.index).collect();
+        let named: Vec<u16> = w.names.iter().map(|n| n.index).collect();
+        if listed != named {
+            return Err(GroupError::InvalidRoster(
+                "welcome names do not match the roster",
+            ));
+        }
+        let hpke = self.hpke.as_ref().ok_or(GroupError::NotForMe)?;
+        let info = welcome_info(
+            &w.meeting,
+            w.epoch,
+            w.recipient_index,
+            &w.recipient,
+            &w.roster_hash,
+        );
+        let plain = hpke.open(&w.enc, &info, &w.ciphertext)?;
+        if plain.len() != 64 {
+            return Err(GroupError::DecryptFailed);
+        }
+        let mut wrap_key = WrapKey::default();
+        wrap_key.copy_from_slice(&plain[..32]);
+        let mut secret = [0u8; 32];
+        secret.copy_from_slice(&plain[32..]);
+        let secret = EpochSecret::from_bytes(secret);
+        let pending = PendingFresh {
+            confirm: secret.confirm(&w.meeting, w.epoch, &w.roster_hash),
+            names: signed.content.names,
+        };
+        // Names are checked before anything is kept: a bad welcome changes no state.
+        let events = self.install(secret, &pending, now_ms)?;
+        self.wrap_key = Some(wrap_key);
+        self.phase = Phase::Joined;
+        Ok(events)
     }
 
     /// A refusal counts only if the pinned host signed it, for this meeting, this identity and
@@ -460,63 +640,44 @@ impl Member {
         Ok(vec![Event::Denied(d.reason)])
     }
 
-    fn handle_epoch_key(
+    /// Installs the epoch of the latest roster with `secret` (checked against the commit's
+    /// confirmation) and the names: `pending.names` (opened under the epoch's names key and
+    /// checked against the roster's commitments), the others kept from the previous epoch.
+    fn install(
         &mut self,
-        signed: Signed<EpochKey>,
+        secret: EpochSecret,
+        pending: &PendingFresh,
         now_ms: u64,
     ) -> Result<Vec<Event>, GroupError> {
-        let key = &signed.content;
-        let host = self
-            .host
-            .ok_or(GroupError::KeyWithoutRoster { epoch: key.epoch })?;
-        signed.verify(&self.room, &host)?;
-        if Some(key.meeting) != self.meeting {
-            return Err(GroupError::WrongMeeting);
-        }
-        let latest = self
-            .latest
-            .as_ref()
-            .ok_or(GroupError::KeyWithoutRoster { epoch: key.epoch })?;
-        if key.epoch < latest.roster.epoch {
-            return Err(GroupError::EpochRollback {
-                got: key.epoch,
-                current: latest.roster.epoch,
+        let latest = self.latest.as_ref().ok_or(GroupError::NoHostYet)?;
+        let roster = &latest.roster;
+        let my_index = latest.my_index.ok_or(GroupError::NotForMe)?;
+        if secret.confirm(&roster.meeting, roster.epoch, &latest.hash) != pending.confirm {
+            return Err(GroupError::ConfirmMismatch {
+                epoch: roster.epoch,
             });
         }
-        if key.epoch > latest.roster.epoch {
-            return Err(GroupError::KeyWithoutRoster { epoch: key.epoch });
-        }
-        let my_index = latest.my_index.ok_or(GroupError::NotForMe)?;
-        if key.recipient != self.identity.public() || key.recipient_index != my_index {
-            return Err(GroupError::NotForMe);
-        }
-        if key.roster_hash != latest.hash {
-            return Err(GroupError::RosterHashMismatch);
-        }
-        if self.keyed_epoch == Some(key.epoch) {
-            return Ok(Vec::new());
-        }
-        let hpke = self.hpke.as_ref().ok_or(GroupError::NotForMe)?;
-        let info = epoch_key_info(
-            &key.meeting,
-            key.epoch,
-            key.recipient_index,
-            &key.recipient,
-            &key.roster_hash,
-        );
-        let plain = hpke.open(&key.enc, &info, &key.ciphertext)?;
-        let bytes: [u8; 32] = plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| GroupError::DecryptFailed)?;
-        let secret = EpochSecret::from_bytes(bytes);
-        let roster = &latest.roster;
         let names_key = secret.names_key(&roster.meeting, roster.epoch);
+        let mut names = std::collections::BTreeMap::new();
         let mut members = Vec::with_capacity(roster.members.len());
         let mut my_sender = None;
         let mut receivers = Vec::with_capacity(roster.members.len().saturating_sub(1));
         for m in &roster.members {
-            let name = open_roster_name(&names_key, m.index, &m.identity, &m.name_ct)?;
+            let name = match pending.names.iter().find(|n| n.index == m.index) {
+                Some(sealed) => open_roster_name(
+                    &names_key,
+                    m.index,
+                    &m.identity,
+                    &sealed.ciphertext,
+                    &m.name_commit,
+                )?,
+                None => self
+                    .names
+                    .get(&m.index)
+                    .cloned()
+                    .ok_or(GroupError::InvalidRoster("a new entry without its name"))?,
+            };
+            names.insert(m.index, name.clone());
             members.push(MemberInfo {
                 index: m.index,
                 relay_id: m.relay_id,
@@ -557,6 +718,8 @@ impl Member {
         }
         self.keyed_epoch = Some(epoch);
         self.epoch_secret = Some(secret);
+        self.names = names;
+        self.pending = None;
         let mut events = vec![
             Event::RosterChanged(view),
             Event::EpochReady {
@@ -575,6 +738,68 @@ impl Member {
         }
         Ok(events)
     }
+}
+
+/// Epoch order of a roster or commit (`epoch`, `hash`) against the one held: older is a
+/// rollback, the same epoch with another hash a conflict.
+fn check_order(
+    epoch: u64,
+    hash: [u8; 32],
+    current: u64,
+    current_hash: [u8; 32],
+) -> Result<(), GroupError> {
+    if epoch < current {
+        return Err(GroupError::EpochRollback {
+            got: epoch,
+            current,
+        });
+    }
+    if epoch == current && hash != current_hash {
+        return Err(GroupError::EpochConflict { epoch });
+    }
+    Ok(())
+}
+
+/// A key (epoch key or welcome) is only for the epoch of the latest roster.
+fn check_key_epoch(epoch: u64, roster_epoch: u64) -> Result<(), GroupError> {
+    if epoch < roster_epoch {
+        return Err(GroupError::EpochRollback {
+            got: epoch,
+            current: roster_epoch,
+        });
+    }
+    if epoch > roster_epoch {
+        return Err(GroupError::KeyWithoutRoster { epoch });
+    }
+    Ok(())
+}
+
+/// The roster a commit makes of `prev`: its removals, then its upserts, in index order.
+fn apply(prev: &Roster, c: &Commit) -> Result<Roster, GroupError> {
+    let mut members = prev.members.clone();
+    for i in &c.removed {
+        let pos = members
+            .iter()
+            .position(|m| m.index == *i)
+            .ok_or(GroupError::InvalidRoster("removed index not listed"))?;
+        members.remove(pos);
+    }
+    for u in &c.upserted {
+        match members.binary_search_by_key(&u.index, |m| m.index) {
+            Ok(pos) => members[pos] = u.clone(),
+            Err(pos) => members.insert(pos, u.clone()),
+        }
+    }
+    Ok(Roster {
+        meeting: prev.meeting,
+        epoch: c.epoch,
+        suite: prev.suite,
+        kem: prev.kem,
+        locked: c.locked,
+        host: prev.host,
+        host_hpke: prev.host_hpke.clone(),
+        members,
+    })
 }
 
 /// Structural rules of a roster (SPEC §8.4).
@@ -603,10 +828,13 @@ fn validate(roster: &Roster) -> Result<(), GroupError> {
     if roster.members[1..].iter().any(|m| m.role == Role::Host) {
         return Err(GroupError::InvalidRoster("more than one host"));
     }
-    // Every HPKE key must be one a host could seal to (SPEC §8.3): a small-order X25519 key
-    // would give an all-zero DH output, so nobody could wrap a key to it.
-    for m in &roster.members {
-        roster.kem.check_public_key(&m.hpke_public)?;
+    // The host's HPKE key must be one a joiner can seal to (SPEC §8.3), and entry 0 lists it.
+    // Members' keys are checked by the host, the only one that seals to them.
+    roster.kem.check_public_key(&roster.host_hpke)?;
+    if first.hpke_hash != hpke_key_hash(&roster.host_hpke) {
+        return Err(GroupError::InvalidRoster(
+            "entry 0 does not list the host's HPKE key",
+        ));
     }
     Ok(())
 }

@@ -1,4 +1,6 @@
-//! The admission and roster messages (SPEC §8.2-§8.8): layouts, encoding, total decoding.
+//! The admission and roster messages (SPEC §8.2-§8.8): layouts, encoding, total decoding. The
+//! messages that move a member from one epoch to the next (commit, epoch key, welcome) are in
+//! [`crate::epoch_msg`].
 //!
 //! Every message starts with a version byte ([`VERSION`]) and a type byte. Signed messages end
 //! with a 64-byte Ed25519 signature over `"hush 1.0 signed message" || u16(len(room)) || room ||
@@ -6,6 +8,7 @@
 
 use crate::MeetingId;
 use crate::codec::{Reader, Writer, var_exact};
+pub use crate::epoch_msg::{Commit, EpochKey, SealedName, Welcome};
 use crate::error::{DecodeError, GroupError};
 use crate::identity::{Identity, IdentityKey};
 use crate::kem::KemId;
@@ -21,7 +24,7 @@ pub mod msg_type {
     pub const ROSTER: u8 = 0x02;
     /// Member-signed join request, to the host.
     pub const JOIN_REQUEST: u8 = 0x03;
-    /// Host-signed epoch secret wrapped to one member.
+    /// A fresh epoch secret wrapped to one member under its wrap key (not signed).
     pub const EPOCH_KEY: u8 = 0x04;
     /// Member-signed leave notice.
     pub const LEAVE: u8 = 0x05;
@@ -29,6 +32,10 @@ pub mod msg_type {
     pub const REKEY_REQUEST: u8 = 0x06;
     /// Host-signed refusal of one join request, to the joiner.
     pub const DENIED: u8 = 0x07;
+    /// Host-signed change from one epoch's roster to the next, broadcast.
+    pub const COMMIT: u8 = 0x08;
+    /// Host-signed epoch secret, wrap key and every name, to one new member.
+    pub const WELCOME: u8 = 0x09;
 }
 
 /// Length of an Ed25519 signature.
@@ -78,10 +85,39 @@ pub struct RosterEntry {
     pub role: Role,
     /// Identity (Ed25519 public key).
     pub identity: IdentityKey,
-    /// HPKE public key of this member's session, for the meeting's KEM.
-    pub hpke_public: Vec<u8>,
-    /// Display name encrypted under the epoch's names key (SPEC §9.4).
-    pub name_ct: Vec<u8>,
+    /// `SHA-256("hush 1.0 hpke key" || hpke_pk)` of this member's session HPKE key
+    /// ([`crate::names::hpke_key_hash`]): members never seal to each other, so the roster binds
+    /// the key without carrying it.
+    pub hpke_hash: [u8; 32],
+    /// Commitment to the member's display name ([`crate::names::name_commit`]); the name itself
+    /// travels sealed under an epoch's names key in commits and welcomes (SPEC §9.4).
+    pub name_commit: [u8; 32],
+}
+
+/// Bytes of one encoded roster entry: index, relay id, role, identity, HPKE key hash, name
+/// commitment.
+pub const ROSTER_ENTRY_LEN: usize = 2 + 8 + 1 + 32 + 32 + 32;
+
+impl RosterEntry {
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        w.u16(self.index)
+            .u64(self.relay_id)
+            .u8(self.role.to_u8())
+            .raw(&self.identity.0)
+            .raw(&self.hpke_hash)
+            .raw(&self.name_commit);
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            index: r.u16()?,
+            relay_id: r.u64()?,
+            role: Role::from_u8(r.u8()?)?,
+            identity: IdentityKey(r.array()?),
+            hpke_hash: r.array()?,
+            name_commit: r.array()?,
+        })
+    }
 }
 
 /// The host-signed roster of one epoch (SPEC §8.4).
@@ -99,6 +135,8 @@ pub struct Roster {
     pub locked: bool,
     /// Host identity (also the entry at index 0).
     pub host: IdentityKey,
+    /// The host's HPKE public key (joiners seal their names to it; its hash is entry 0's).
+    pub host_hpke: Vec<u8>,
     /// Members, in ascending index order.
     pub members: Vec<RosterEntry>,
 }
@@ -190,25 +228,6 @@ impl Denial {
     }
 }
 
-/// An epoch secret wrapped to one member (SPEC §8.6).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EpochKey {
-    /// Meeting id.
-    pub meeting: MeetingId,
-    /// Epoch of the secret.
-    pub epoch: u64,
-    /// Recipient's index in that epoch's roster.
-    pub recipient_index: u16,
-    /// Recipient's identity.
-    pub recipient: IdentityKey,
-    /// Hash of that epoch's roster (SPEC §8.4).
-    pub roster_hash: [u8; 32],
-    /// HPKE `enc`.
-    pub enc: Vec<u8>,
-    /// HPKE ciphertext of the 32-byte epoch secret.
-    pub ciphertext: Vec<u8>,
-}
-
 /// A member's leave notice or rekey request (SPEC §8.7): same layout, different type byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberNotice {
@@ -256,14 +275,18 @@ pub enum Message {
     Roster(Signed<Roster>),
     /// A joiner-signed join request.
     JoinRequest(Signed<JoinRequest>),
-    /// A host-signed epoch key.
-    EpochKey(Signed<EpochKey>),
+    /// An epoch secret wrapped to one member under its wrap key.
+    EpochKey(EpochKey),
     /// A member-signed leave notice.
     Leave(Signed<MemberNotice>),
     /// A member-signed rekey request.
     RekeyRequest(Signed<MemberNotice>),
     /// A host-signed refusal of a join request.
     Denied(Signed<Denial>),
+    /// A host-signed change from one epoch's roster to the next.
+    Commit(Signed<Commit>),
+    /// A host-signed welcome of one new member.
+    Welcome(Signed<Welcome>),
 }
 
 /// The bytes of a `Hello`.
@@ -271,7 +294,7 @@ pub fn hello() -> Vec<u8> {
     vec![VERSION, msg_type::HELLO]
 }
 
-fn header(w: &mut Writer, ty: u8) {
+pub(crate) fn header(w: &mut Writer, ty: u8) {
     w.u8(VERSION).u8(ty);
 }
 
@@ -286,14 +309,11 @@ impl Roster {
             .u16(self.kem.to_u16())
             .u8(u8::from(self.locked))
             .raw(&self.host.0)
+            .var(&self.host_hpke)
             .u16(u16::try_from(self.members.len()).unwrap_or(u16::MAX));
+        w.buf.reserve(self.members.len() * ROSTER_ENTRY_LEN);
         for m in self.members.iter().take(usize::from(u16::MAX)) {
-            w.u16(m.index)
-                .u64(m.relay_id)
-                .u8(m.role.to_u8())
-                .raw(&m.identity.0)
-                .var(&m.hpke_public)
-                .var(&m.name_ct);
+            m.encode(&mut w);
         }
         w.buf
     }
@@ -308,24 +328,13 @@ impl Roster {
             return Err(DecodeError::ReservedFlags);
         }
         let host = IdentityKey(r.array()?);
+        let host_hpke = var_exact(r, kem.public_key_len())?.to_vec();
         let count = r.u16()?;
-        // Each entry takes at least 2+8+1+32+2+2 bytes: bound the allocation by the input.
-        let mut members = Vec::with_capacity(usize::from(count).min(r.remaining() / 47));
+        // Bound the allocation by the input, not by the claimed count.
+        let mut members =
+            Vec::with_capacity(usize::from(count).min(r.remaining() / ROSTER_ENTRY_LEN));
         for _ in 0..count {
-            let index = r.u16()?;
-            let relay_id = r.u64()?;
-            let role = Role::from_u8(r.u8()?)?;
-            let identity = IdentityKey(r.array()?);
-            let hpke_public = var_exact(r, kem.public_key_len())?.to_vec();
-            let name_ct = r.prefixed16()?.to_vec();
-            members.push(RosterEntry {
-                index,
-                relay_id,
-                role,
-                identity,
-                hpke_public,
-                name_ct,
-            });
+            members.push(RosterEntry::decode(r)?);
         }
         Ok(Self {
             meeting,
@@ -334,6 +343,7 @@ impl Roster {
             kem,
             locked: flags & 1 == 1,
             host,
+            host_hpke,
             members,
         })
     }
@@ -377,34 +387,6 @@ impl JoinRequest {
     }
 }
 
-impl EpochKey {
-    /// The signed body (SPEC §8.6).
-    pub fn encode_body(&self) -> Vec<u8> {
-        let mut w = Writer::default();
-        header(&mut w, msg_type::EPOCH_KEY);
-        w.raw(&self.meeting.0)
-            .u64(self.epoch)
-            .u16(self.recipient_index)
-            .raw(&self.recipient.0)
-            .raw(&self.roster_hash)
-            .var(&self.enc)
-            .var(&self.ciphertext);
-        w.buf
-    }
-
-    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            meeting: MeetingId(r.array()?),
-            epoch: r.u64()?,
-            recipient_index: r.u16()?,
-            recipient: IdentityKey(r.array()?),
-            roster_hash: r.array()?,
-            enc: r.prefixed16()?.to_vec(),
-            ciphertext: r.prefixed16()?.to_vec(),
-        })
-    }
-}
-
 impl MemberNotice {
     /// The signed body (SPEC §8.7) for type `ty` ([`msg_type::LEAVE`] or
     /// [`msg_type::REKEY_REQUEST`]).
@@ -434,7 +416,7 @@ pub fn sign<T>(content: T, body: Vec<u8>, identity: &Identity, room: &str) -> Si
     }
 }
 
-fn signed<T>(
+pub(crate) fn signed<T>(
     bytes: &[u8],
     parse: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
 ) -> Result<Signed<T>, DecodeError> {
@@ -473,12 +455,14 @@ impl Message {
             msg_type::JOIN_REQUEST => {
                 signed(bytes, JoinRequest::decode_body).map(Self::JoinRequest)
             }
-            msg_type::EPOCH_KEY => signed(bytes, EpochKey::decode_body).map(Self::EpochKey),
+            msg_type::EPOCH_KEY => EpochKey::decode(bytes).map(Self::EpochKey),
             msg_type::LEAVE => signed(bytes, MemberNotice::decode_body).map(Self::Leave),
             msg_type::REKEY_REQUEST => {
                 signed(bytes, MemberNotice::decode_body).map(Self::RekeyRequest)
             }
             msg_type::DENIED => signed(bytes, Denial::decode_body).map(Self::Denied),
+            msg_type::COMMIT => signed(bytes, Commit::decode_body).map(Self::Commit),
+            msg_type::WELCOME => signed(bytes, Welcome::decode_body).map(Self::Welcome),
             other => Err(DecodeError::UnknownType(other)),
         }
     }

@@ -12,6 +12,7 @@ use std::fmt::{self, Write as _};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::MeetingId;
@@ -25,8 +26,6 @@ pub const NAME_PAD_BLOCK: usize = 32;
 
 /// HPKE `info` label of a display name in a join request.
 pub const JOIN_NAME_LABEL: &[u8] = b"hush 1.0 join name";
-/// HPKE `info` label of a wrapped epoch secret.
-pub const EPOCH_KEY_LABEL: &[u8] = b"hush 1.0 epoch key";
 
 /// The class of a character a display name must not hold (SPEC §8.5), or `None` if it may.
 ///
@@ -149,37 +148,78 @@ fn roster_nonce(index: u16) -> Nonce {
     n.into()
 }
 
-/// Encrypts member `index`'s name for the roster: ChaCha20-Poly1305 under the epoch's names key,
-/// nonce `10 zero bytes || u16(index)`, AAD the member's identity key.
+/// Bytes of the random salt a host draws for each member's name (SPEC §9.4).
+pub const NAME_SALT_LEN: usize = 16;
+/// Domain label of a name commitment (SPEC §8.4).
+pub const NAME_COMMIT_LABEL: &[u8] = b"hush 1.0 name commit";
+/// Domain label of an HPKE key hash (SPEC §8.4).
+pub const HPKE_KEY_LABEL: &[u8] = b"hush 1.0 hpke key";
+/// HPKE `info` label of a welcome (SPEC §8.6).
+pub const WELCOME_LABEL: &[u8] = b"hush 1.0 welcome";
+
+/// `SHA-256("hush 1.0 hpke key" || hpke_pk)`: how the roster binds a member's HPKE key.
+pub fn hpke_key_hash(public: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(HPKE_KEY_LABEL);
+    h.update(public);
+    h.finalize().into()
+}
+
+/// `SHA-256("hush 1.0 name commit" || u16(index) || identity || salt || padded_name)`: the
+/// roster's commitment to a member's name. The secret salt keeps anyone who sees the roster
+/// (the relay) from testing guesses of the name against it.
+pub fn name_commit(
+    index: u16,
+    identity: &IdentityKey,
+    salt: &[u8; NAME_SALT_LEN],
+    padded: &[u8],
+) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(NAME_COMMIT_LABEL);
+    h.update(index.to_be_bytes());
+    h.update(identity.0);
+    h.update(salt);
+    h.update(padded);
+    h.finalize().into()
+}
+
+/// Encrypts member `index`'s salt and padded name under an epoch's names key:
+/// ChaCha20-Poly1305, nonce `10 zero bytes || u16(index)`, AAD the member's identity key,
+/// plaintext `salt[16] || padded_name`. Deterministic: the same name sealed twice in one epoch
+/// (a commit and a welcome) is the same ciphertext, so the nonce never covers two plaintexts.
 pub fn seal_roster_name(
     names_key: &[u8; 32],
     index: u16,
     identity: &IdentityKey,
-    name: &str,
+    salt: &[u8; NAME_SALT_LEN],
+    padded: &[u8],
 ) -> Result<Vec<u8>, GroupError> {
-    let padded = pad_name(name)?;
-    let cipher = ChaCha20Poly1305::new(&Key::from(*names_key));
-    cipher
+    let mut msg = Zeroizing::new(Vec::with_capacity(NAME_SALT_LEN + padded.len()));
+    msg.extend_from_slice(salt);
+    msg.extend_from_slice(padded);
+    ChaCha20Poly1305::new(&Key::from(*names_key))
         .encrypt(
             &roster_nonce(index),
             Payload {
-                msg: &padded,
+                msg: &msg,
                 aad: &identity.0,
             },
         )
         .map_err(|_| GroupError::Crypto)
 }
 
-/// Decrypts a roster name sealed by [`seal_roster_name`].
+/// Decrypts a name sealed by [`seal_roster_name`] and checks it against the roster entry's
+/// commitment `commit` (`InvalidRoster` if it does not match), then the padding and the
+/// character rule.
 pub fn open_roster_name(
     names_key: &[u8; 32],
     index: u16,
     identity: &IdentityKey,
     ct: &[u8],
+    commit: &[u8; 32],
 ) -> Result<String, GroupError> {
-    let cipher = ChaCha20Poly1305::new(&Key::from(*names_key));
-    let padded = Zeroizing::new(
-        cipher
+    let plain = Zeroizing::new(
+        ChaCha20Poly1305::new(&Key::from(*names_key))
             .decrypt(
                 &roster_nonce(index),
                 Payload {
@@ -189,7 +229,17 @@ pub fn open_roster_name(
             )
             .map_err(|_| GroupError::DecryptFailed)?,
     );
-    unpad_name(&padded)
+    if plain.len() < NAME_SALT_LEN {
+        return Err(GroupError::InvalidName);
+    }
+    let (salt, padded) = plain.split_at(NAME_SALT_LEN);
+    let salt: &[u8; NAME_SALT_LEN] = salt.try_into().map_err(|_| GroupError::InvalidName)?;
+    if name_commit(index, identity, salt, padded) != *commit {
+        return Err(GroupError::InvalidRoster(
+            "name does not match its commitment",
+        ));
+    }
+    unpad_name(padded)
 }
 
 /// HPKE `info` for a join request's name: label || meeting id || joiner identity.
@@ -197,9 +247,9 @@ pub fn join_name_info(meeting: &MeetingId, identity: &IdentityKey) -> Vec<u8> {
     [JOIN_NAME_LABEL, &meeting.0, &identity.0].concat()
 }
 
-/// HPKE `info` for a wrapped epoch secret: label || meeting id || u64(epoch) || u16(index) ||
-/// recipient identity || roster hash.
-pub fn epoch_key_info(
+/// HPKE `info` of a welcome: `"hush 1.0 welcome"` || meeting id || u64(epoch) || u16(index)
+/// || recipient identity || roster hash.
+pub fn welcome_info(
     meeting: &MeetingId,
     epoch: u64,
     index: u16,
@@ -207,7 +257,7 @@ pub fn epoch_key_info(
     roster_hash: &[u8; 32],
 ) -> Vec<u8> {
     [
-        EPOCH_KEY_LABEL,
+        WELCOME_LABEL,
         &meeting.0,
         &epoch.to_be_bytes(),
         &index.to_be_bytes(),

@@ -176,16 +176,18 @@ fn xwing_meeting_round_trip() {
     let mut m = Meeting::new(KemId::XWing);
     let a = m.join(2, "Alice");
     let b = m.join(3, "Bob");
-    let (roster, keys) = m.last_epoch_messages();
-    let Message::Roster(r) = Message::decode(&roster).unwrap() else {
+    let (commit, to_bob) = m.last_epoch_messages();
+    assert!(matches!(Message::decode(&commit), Ok(Message::Commit(_))));
+    // The joiner gets the full roster, then its welcome.
+    let Message::Roster(r) = Message::decode(&to_bob[0].1).unwrap() else {
         panic!()
     };
     assert_eq!(r.content.kem, KemId::XWing);
-    assert_eq!(r.content.members[1].hpke_public.len(), 1216);
-    let Message::EpochKey(k) = Message::decode(&keys[0].1).unwrap() else {
+    assert_eq!(r.content.host_hpke.len(), 1216);
+    let Message::Welcome(w) = Message::decode(&to_bob[1].1).unwrap() else {
         panic!()
     };
-    assert_eq!(k.content.enc.len(), 1120);
+    assert_eq!(w.content.enc.len(), 1120);
     let (_, a_send, _) = m.peers[a].last_ready().unwrap();
     let (_, _, b_recv) = m.peers[b].last_ready().unwrap();
     assert!(b_recv.contains(&a_send));
@@ -203,4 +205,127 @@ fn reconnecting_identity_replaces_its_entry() {
     // The old session is no longer in the roster: it was removed.
     assert!(m.peers[0].member.is_removed());
     assert!(m.peers[0].events.contains(&Event::Removed));
+}
+
+/// Bytes the relay fans out for one epoch: a broadcast to every other member, a message to one.
+fn fanout(step: &Step, members: usize) -> usize {
+    step.outgoing
+        .iter()
+        .map(|o| match o {
+            Outgoing::Broadcast(b) => b.len() * (members - 1),
+            Outgoing::To(_, b) => b.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+#[test]
+fn rekey_fan_out_grows_linearly_and_joins_ratchet() {
+    let mut per_member = Vec::new();
+    for n in [12usize, 36] {
+        let mut m = Meeting::new(KemId::X25519);
+        for i in 0..n - 1 {
+            m.join(10 + i as u8, &format!("M{i}"));
+        }
+        // A leave: a fresh secret, one small epoch key each, the commit to all.
+        let step = m.host.remove(m.peers[0].relay_id, &mut m.rng, 0).unwrap();
+        let keys = step
+            .outgoing
+            .iter()
+            .filter(|o| matches!(o, Outgoing::To(..)))
+            .count();
+        assert_eq!(
+            keys,
+            n - 2,
+            "one epoch key per remaining member but the host"
+        );
+        per_member.push(fanout(&step, n - 1) as f64 / (n - 1) as f64);
+        m.deliver(step);
+        for p in &m.peers[1..] {
+            assert_eq!(p.code(), Some(m.host_code()));
+        }
+        // A join: the secret is ratcheted, so the old members get only the commit.
+        let before = m.host.epoch();
+        let j = m.join(200, "Late");
+        let (_, to) = m.last_epoch_messages();
+        assert_eq!(to.len(), 2, "the joiner's roster and welcome only");
+        assert!(to.iter().all(|(id, _)| *id == m.peers[j].relay_id));
+        assert_eq!(m.host.epoch(), before + 1);
+        for p in &m.peers[1..] {
+            assert_eq!(p.member.epoch(), Some(before + 1));
+            assert_eq!(p.code(), Some(m.host_code()));
+        }
+    }
+    // Per member, a leave costs the same at 12 and 36 members (O(N) in all, not O(N^2)).
+    assert!(per_member[1] < per_member[0] * 1.2, "{per_member:?}");
+}
+
+#[test]
+fn a_member_that_missed_a_commit_asks_to_join_again() {
+    let mut m = Meeting::new(KemId::X25519);
+    let a = m.join(2, "Alice");
+    let b = m.join(3, "Bob");
+    // A relay withholds one epoch's commit from Alice; Bob gets everything.
+    let step = m.host.rekey(&mut m.rng, 0).unwrap();
+    let step2 = m.host.rekey(&mut m.rng, 0).unwrap();
+    let bob = m.peers[b].relay_id;
+    for out in step.outgoing.iter().chain(&step2.outgoing) {
+        match out {
+            Outgoing::Broadcast(x) => drop(m.peers[b].member.handle(HOST_RELAY, x, 0).unwrap()),
+            Outgoing::To(id, x) if *id == bob => {
+                drop(m.peers[b].member.handle(HOST_RELAY, x, 0).unwrap())
+            }
+            _ => {}
+        }
+    }
+    let Outgoing::Broadcast(commit) = &step2.outgoing[0] else {
+        panic!()
+    };
+    let ev = m.peers[a].member.handle(HOST_RELAY, commit, 0).unwrap();
+    assert_eq!(
+        ev,
+        vec![Event::ReadyToJoin {
+            host_relay_id: HOST_RELAY
+        }]
+    );
+    let _ = step;
+    // Its join request is the same identity's: the host takes it (a known identity), and the
+    // new epoch keys Alice again.
+    let req = m.peers[a].member.join_request(&mut m.rng).unwrap();
+    let pending = m
+        .host
+        .handle_join_request(m.peers[a].relay_id, &req)
+        .unwrap();
+    let step = m.host.admit(pending, &mut m.rng, 0).unwrap();
+    m.deliver(step);
+    assert_eq!(m.peers[a].member.epoch(), Some(m.host.epoch()));
+    assert_eq!(m.peers[a].code(), Some(m.host_code()));
+    assert_eq!(m.peers[b].code(), Some(m.host_code()));
+}
+
+#[test]
+fn a_commit_whose_secret_is_not_confirmed_is_refused() {
+    let mut m = Meeting::new(KemId::X25519);
+    let a = m.join(2, "Alice");
+    let before = m.peers[a].member.epoch();
+    // The next join ratchets; the host-signed commit claims another confirmation.
+    let (_, pending) = m.knock(3, "Bob", Role::Participant);
+    let step = m.host.admit(pending, &mut m.rng, 0).unwrap();
+    let Outgoing::Broadcast(commit) = &step.outgoing[0] else {
+        panic!()
+    };
+    let Message::Commit(signed) = Message::decode(commit).unwrap() else {
+        panic!()
+    };
+    let mut c = signed.content;
+    c.confirm[0] ^= 1;
+    let body = c.encode_body();
+    let bad = hush_group::message::sign(c, body, &m.host_identity, ROOM).to_bytes();
+    assert_eq!(
+        m.peers[a].member.handle(HOST_RELAY, &bad, 0),
+        Err(GroupError::ConfirmMismatch {
+            epoch: m.host.epoch()
+        })
+    );
+    assert_eq!(m.peers[a].member.epoch(), before);
 }

@@ -15,7 +15,7 @@ fn decode_roster(bytes: &[u8]) -> Signed<Roster> {
     }
 }
 
-fn decode_key(bytes: &[u8]) -> Signed<EpochKey> {
+fn decode_key(bytes: &[u8]) -> EpochKey {
     match Message::decode(bytes).unwrap() {
         Message::EpochKey(k) => k,
         other => panic!("not a key: {other:?}"),
@@ -55,54 +55,79 @@ fn hostile_forged_roster_signature_is_refused() {
     assert_eq!(m.peers[a].member.handle(HOST_RELAY, roster, 0), Ok(vec![]));
 }
 
+fn decode_commit(bytes: &[u8]) -> Signed<Commit> {
+    match Message::decode(bytes).unwrap() {
+        Message::Commit(c) => c,
+        other => panic!("not a commit: {other:?}"),
+    }
+}
+
 #[test]
 fn hostile_injected_participant_is_refused() {
-    let (m, a, _) = meeting();
-    let mut m = m;
+    let (mut m, a, _) = meeting();
+    let full = decode_roster(m.host.roster_bytes());
     let step = m.host.rekey(&mut m.rng, 0).unwrap();
-    let Outgoing::Broadcast(roster) = &step.outgoing[0] else {
+    let Outgoing::Broadcast(commit) = &step.outgoing[0] else {
         panic!()
     };
-    let mut signed = decode_roster(roster);
-    let mut intruder = signed.content.members[1].clone();
+    let signed = decode_commit(commit);
+    let mut intruder = full.content.members[1].clone();
     intruder.index = 9;
     intruder.identity = identity(66).public();
-    signed.content.members.push(intruder);
+    let mut content = signed.content.clone();
+    content.upserted.push(intruder.clone());
     // Same signature over the edited body: refused.
     let injected = Signed {
-        body: signed.content.encode_body(),
+        body: content.encode_body(),
         ..signed.clone()
     };
+    let member = &mut m.peers[a].member;
     assert_eq!(
-        m.peers[a]
-            .member
-            .handle(HOST_RELAY, &injected.to_bytes(), 0),
+        member.handle(HOST_RELAY, &injected.to_bytes(), 0),
         Err(GroupError::BadSignature)
     );
-    // Re-signed by the relay's own key, claiming to be the host: refused as another host.
+    // Signed by the relay's own key: a commit is checked against the pinned host key.
     let relay_key = identity(99);
-    let mut content = signed.content.clone();
+    let body = content.encode_body();
+    let resigned = sign(content.clone(), body, &relay_key, ROOM);
+    assert_eq!(
+        member.handle(HOST_RELAY, &resigned.to_bytes(), 0),
+        Err(GroupError::BadSignature)
+    );
+    // Even host-signed, a commit whose result is not the roster it names is refused: the
+    // member computes the complete roster itself (no ghost hides in a delta).
+    content.names.push(SealedName {
+        index: 9,
+        ciphertext: vec![0; 64],
+    });
+    let body = content.encode_body();
+    let ghost = sign(content, body, &m.host_identity, ROOM);
+    assert_eq!(
+        member.handle(HOST_RELAY, &ghost.to_bytes(), 0),
+        Err(GroupError::RosterHashMismatch)
+    );
+    assert_eq!(member.roster().map(|r| r.members.len()), Some(3));
+    // A full roster re-signed by the relay's key, claiming to be the host: another host.
+    let mut content = full.content.clone();
     content.host = relay_key.public();
     content.members[0].identity = relay_key.public();
     let body = content.encode_body();
     let resigned = sign(content, body, &relay_key, ROOM);
     assert_eq!(
-        m.peers[a]
-            .member
-            .handle(HOST_RELAY, &resigned.to_bytes(), 0),
+        member.handle(HOST_RELAY, &resigned.to_bytes(), 0),
         Err(GroupError::UnexpectedHost)
     );
-    // Re-signed claiming the real host key but signed by another: bad signature.
-    let mut content = signed.content;
+    // Claiming the real host key but signed by another: bad signature.
+    let mut content = full.content;
     content.epoch += 1;
     let body = content.encode_body();
     let impostor = sign(content, body, &relay_key, ROOM);
     assert_eq!(
-        m.peers[a]
-            .member
-            .handle(HOST_RELAY, &impostor.to_bytes(), 0),
+        member.handle(HOST_RELAY, &impostor.to_bytes(), 0),
         Err(GroupError::BadSignature)
     );
+    // The genuine commit is still accepted.
+    assert_eq!(member.handle(HOST_RELAY, commit, 0), Ok(vec![]));
 }
 
 #[test]
@@ -234,17 +259,12 @@ fn hostile_key_for_another_recipient_is_refused() {
         m.peers[a].member.handle(HOST_RELAY, &bob_key, 0),
         Err(GroupError::NotForMe)
     );
-    // Readdressed to Alice (and re-signed by the real host): Alice's HPKE key cannot open a
-    // secret sealed to Bob's.
-    let mut k = decode_key(&bob_key).content;
-    k.recipient = m.peers[a].member.identity();
+    // Readdressed to Alice: Alice's wrap key cannot open a secret wrapped to Bob's (and the
+    // index is authenticated data).
+    let mut k = decode_key(&bob_key);
     k.recipient_index = 1;
-    let body = k.encode_body();
-    let readdressed = sign(k, body, &m.host_identity, ROOM);
     assert_eq!(
-        m.peers[a]
-            .member
-            .handle(HOST_RELAY, &readdressed.to_bytes(), 0),
+        m.peers[a].member.handle(HOST_RELAY, &k.to_bytes(), 0),
         Err(GroupError::DecryptFailed)
     );
 }
@@ -273,23 +293,24 @@ fn hostile_key_with_wrong_roster_hash_or_without_roster_is_refused() {
     );
     assert_eq!(m.peers[a].member.epoch(), Some(epoch - 1));
     m.peers[a].member.handle(HOST_RELAY, &roster, 0).unwrap();
-    // Host-signed key binding another roster hash: refused.
-    let mut k = decode_key(&a_key).content;
+    // A key binding another roster hash: refused.
+    let mut k = decode_key(&a_key);
     k.roster_hash[0] ^= 1;
-    let body = k.encode_body();
-    let wrong = sign(k, body, &m.host_identity, ROOM);
     assert_eq!(
-        m.peers[a].member.handle(HOST_RELAY, &wrong.to_bytes(), 0),
+        m.peers[a].member.handle(HOST_RELAY, &k.to_bytes(), 0),
         Err(GroupError::RosterHashMismatch)
     );
-    // A key not signed by the host: refused.
-    let mut forged = a_key.clone();
-    let n = forged.len();
-    forged[n - 10] ^= 0x40;
-    assert_eq!(
-        m.peers[a].member.handle(HOST_RELAY, &forged, 0),
-        Err(GroupError::BadSignature)
-    );
+    // Any byte of the wrapped secret changed: refused, nothing derived.
+    for i in [0, 20, 47] {
+        let mut forged = a_key.clone();
+        let n = forged.len();
+        forged[n - 48 + i] ^= 0x40;
+        assert_eq!(
+            m.peers[a].member.handle(HOST_RELAY, &forged, 0),
+            Err(GroupError::DecryptFailed)
+        );
+    }
+    assert_eq!(m.peers[a].member.epoch(), Some(epoch - 1));
     // The genuine key works.
     let ev = m.peers[a].member.handle(HOST_RELAY, &a_key, 0).unwrap();
     assert!(ev.iter().any(|e| matches!(e, Event::EpochReady { .. })));
@@ -535,7 +556,7 @@ fn hostile_forged_or_stale_denials_are_refused() {
     let Outgoing::To(_, denial) = m.host.deny(pending.clone(), DenyReason::Denied) else {
         panic!()
     };
-    m.host.stage_admit(pending, true).unwrap();
+    m.host.stage_admit(pending, true, &mut m.rng).unwrap();
     let step = m.host.rekey(&mut m.rng, 0).unwrap();
     for out in &step.outgoing {
         if let Outgoing::Broadcast(b) | Outgoing::To(302, b) = out {

@@ -11,7 +11,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use common::*;
 use hpke::{Deserializable, Kem, OpModeS, Serializable};
 use hush_group::message::sign;
-use hush_group::names::{epoch_key_info, join_name_info};
+use hush_group::names::{hpke_key_hash, join_name_info, name_commit, welcome_info};
 use hush_group::*;
 
 fn decode_roster(bytes: &[u8]) -> Signed<Roster> {
@@ -57,7 +57,9 @@ fn hpke_seal(
     (enc.to_bytes().to_vec(), ct)
 }
 
-/// A roster name sealed as SPEC §9.4 says, without the character rule.
+const SALT: [u8; 16] = [0x5a; 16];
+
+/// A roster name sealed as SPEC §9.4 says (`salt || padded name`), without the character rule.
 fn raw_roster_name(
     names_key: &[u8; 32],
     index: u16,
@@ -70,7 +72,7 @@ fn raw_roster_name(
         .encrypt(
             &Nonce::from(nonce),
             Payload {
-                msg: &raw_pad(name),
+                msg: &[&SALT[..], &raw_pad(name)].concat(),
                 aad: &identity.0,
             },
         )
@@ -151,7 +153,7 @@ fn hostile_join_request_named_with_terminal_escape_is_refused_by_host() {
     let mut m = Meeting::new(KemId::X25519);
     let (id, honest) = joiner(&mut m, 2);
     let host_roster = decode_roster(m.host.roster_bytes()).content;
-    let host_pk = host_roster.members[0].hpke_public.clone();
+    let host_pk = host_roster.host_hpke.clone();
     let meeting = m.host.meeting_id();
     for (name, reason) in [
         ("alice\x1b[8m", NameError::Control('\x1b')),
@@ -186,88 +188,105 @@ fn hostile_join_request_named_with_terminal_escape_is_refused_by_host() {
     assert_eq!(pending.display_name(), "Alice");
 }
 
-/// A host-signed roster and Alice's epoch key for the next epoch, with an extra entry named
-/// `extra_name` (a hostile or broken host: the honest [`Host`] refuses such names itself).
-fn forged_epoch(m: &mut Meeting, alice: usize, extra_name: &str, epoch: u64) -> (Vec<u8>, Vec<u8>) {
+/// A hostile (or broken) host admits a joiner with a forged epoch: the full roster of the
+/// next epoch, with the joiner and an extra entry named `extra_name`, and the joiner's
+/// welcome (the honest [`Host`] refuses such names itself). Returns the joiner, the roster and
+/// the welcome.
+fn forged_welcome(m: &mut Meeting, seed: u8, extra_name: &str) -> (Member, Vec<u8>, Vec<u8>) {
+    let id = identity(seed);
+    let mut joiner = Member::new(id.clone(), "Carol", ROOM, None, MemberConfig::default()).unwrap();
+    joiner.handle(HOST_RELAY, m.host.roster_bytes(), 0).unwrap();
+    let req = decode_join(&joiner.join_request(&mut m.rng).unwrap()).content;
     let mut content = decode_roster(m.host.roster_bytes()).content;
+    let epoch = content.epoch + 1;
     content.epoch = epoch;
+    let entry = |index: u16, id: IdentityKey, hpke: &[u8], name: &str| RosterEntry {
+        index,
+        relay_id: 500 + u64::from(index),
+        role: Role::Participant,
+        identity: id,
+        hpke_hash: hpke_key_hash(hpke),
+        name_commit: name_commit(index, &id, &SALT, &raw_pad(name)),
+    };
     let extra = HpkeKeyPair::generate(KemId::X25519, &mut m.rng);
-    let mut mallory = content.members[1].clone();
-    mallory.index = 5;
-    mallory.relay_id = 555;
-    mallory.identity = identity(9).public();
-    mallory.hpke_public = extra.public_key().to_vec();
-    content.members.push(mallory);
+    let names = ["Carol", extra_name];
+    content
+        .members
+        .push(entry(5, req.identity, &req.hpke_public, names[0]));
+    content
+        .members
+        .push(entry(6, identity(9).public(), extra.public_key(), names[1]));
+    // The forger is the host: it commits to its own name with a salt of its choice.
+    let host_id = content.host;
+    content.members[0].name_commit = name_commit(0, &host_id, &SALT, &raw_pad("Hanna Host"));
+    content.members.retain(|e| e.index == 0 || e.index >= 5);
     let secret = [0x55u8; 32];
     let names_key = EpochSecret::from_bytes(secret).names_key(&content.meeting, epoch);
-    let names = ["Hanna Host", "Alice", extra_name];
-    for (entry, name) in content.members.iter_mut().zip(names) {
-        entry.name_ct = raw_roster_name(&names_key, entry.index, &entry.identity, name);
-    }
-    let alice_entry = content
-        .members
-        .iter()
-        .find(|e| e.identity == m.peers[alice].member.identity())
-        .unwrap()
-        .clone();
     let body = content.encode_body();
     let hash = roster_hash(&body);
     let roster = sign(content.clone(), body, &m.host_identity, ROOM).to_bytes();
-    let info = epoch_key_info(
-        &content.meeting,
-        epoch,
-        alice_entry.index,
-        &alice_entry.identity,
-        &hash,
-    );
-    let (enc, ciphertext) = hpke_seal(&alice_entry.hpke_public, &info, &secret, &mut m.rng);
-    let key = EpochKey {
+    let mut sealed = Vec::new();
+    for e in &content.members {
+        let name = match e.index {
+            5 => names[0],
+            6 => names[1],
+            _ => "Hanna Host",
+        };
+        sealed.push(SealedName {
+            index: e.index,
+            ciphertext: raw_roster_name(&names_key, e.index, &e.identity, name),
+        });
+    }
+    let info = welcome_info(&content.meeting, epoch, 5, &req.identity, &hash);
+    let plain = [[0x77u8; 32], secret].concat();
+    let (enc, ciphertext) = hpke_seal(&req.hpke_public, &info, &plain, &mut m.rng);
+    let w = Welcome {
         meeting: content.meeting,
         epoch,
-        recipient_index: alice_entry.index,
-        recipient: alice_entry.identity,
+        recipient_index: 5,
+        recipient: req.identity,
         roster_hash: hash,
         enc,
         ciphertext,
+        names: sealed,
     };
-    let body = key.encode_body();
-    let key = sign(key, body, &m.host_identity, ROOM).to_bytes();
-    (roster, key)
+    let body = w.encode_body();
+    let welcome = sign(w, body, &m.host_identity, ROOM).to_bytes();
+    (joiner, roster, welcome)
 }
 
 #[test]
 fn hostile_roster_entry_name_with_bidi_override_is_refused_by_members() {
     let mut m = Meeting::new(KemId::X25519);
-    let a = m.join(2, "Alice");
-    let epoch = m.host.epoch();
     // Control: the forging itself is sound, a clean extra name is accepted.
-    let (roster, key) = forged_epoch(&mut m, a, "Mallory", epoch + 1);
-    assert_eq!(m.peers[a].member.handle(HOST_RELAY, &roster, 0), Ok(vec![]));
-    let ev = m.peers[a].member.handle(HOST_RELAY, &key, 0).unwrap();
+    let (mut carol, roster, welcome) = forged_welcome(&mut m, 4, "Mallory");
+    assert_eq!(carol.handle(HOST_RELAY, &roster, 0), Ok(vec![]));
+    let ev = carol.handle(HOST_RELAY, &welcome, 0).unwrap();
     assert!(ev.iter().any(|e| matches!(e, Event::EpochReady { .. })));
-    assert_eq!(m.peers[a].member.epoch(), Some(epoch + 1));
-    let code = m.peers[a].member.security_code().unwrap().to_owned();
+    assert_eq!(carol.epoch(), Some(m.host.epoch() + 1));
     // The attack: "evil<RLO>exe.doc" would display as "evilcod.exe".
-    let (roster, key) = forged_epoch(&mut m, a, "evil\u{202e}cod.exe", epoch + 2);
-    assert_eq!(m.peers[a].member.handle(HOST_RELAY, &roster, 0), Ok(vec![]));
+    let (mut dave, roster, welcome) = forged_welcome(&mut m, 5, "evil\u{202e}cod.exe");
+    assert_eq!(dave.handle(HOST_RELAY, &roster, 0), Ok(vec![]));
     assert_eq!(
-        m.peers[a].member.handle(HOST_RELAY, &key, 0),
+        dave.handle(HOST_RELAY, &welcome, 0),
         Err(GroupError::BadDisplayName {
             reason: NameError::Bidi('\u{202e}')
         })
     );
-    // Refused whole: no keys of that epoch, the security code of the last good epoch.
-    assert_eq!(m.peers[a].member.epoch(), Some(epoch + 1));
-    assert_eq!(m.peers[a].member.security_code(), Some(code.as_str()));
+    // Refused whole: no keys of that epoch, no security code.
+    assert_eq!(dave.epoch(), None);
+    assert_eq!(dave.security_code(), None);
+    assert!(!dave.is_joined());
     // A terminal escape in a roster name likewise.
-    let (roster, key) = forged_epoch(&mut m, a, "x\x1b]0;pwned\x07", epoch + 3);
-    m.peers[a].member.handle(HOST_RELAY, &roster, 0).unwrap();
+    let (mut erin, roster, welcome) = forged_welcome(&mut m, 6, "x\x1b]0;pwned\x07");
+    erin.handle(HOST_RELAY, &roster, 0).unwrap();
     assert_eq!(
-        m.peers[a].member.handle(HOST_RELAY, &key, 0),
+        erin.handle(HOST_RELAY, &welcome, 0),
         Err(GroupError::BadDisplayName {
             reason: NameError::Control('\x1b')
         })
     );
+    assert_eq!(erin.epoch(), None);
 }
 
 #[test]
@@ -297,40 +316,44 @@ fn hostile_low_order_x25519_key_in_join_request_is_refused_before_the_waiting_ro
 }
 
 #[test]
-fn hostile_low_order_x25519_key_in_roster_is_refused_by_members() {
+fn hostile_low_order_x25519_host_key_in_roster_is_refused_by_joiners() {
     let mut m = Meeting::new(KemId::X25519);
-    let a = m.join(2, "Alice");
-    let _b = m.join(3, "Bob");
+    m.join(2, "Alice");
     let current = decode_roster(m.host.roster_bytes()).content;
-    let epoch = current.epoch;
     for bad in small_order_keys() {
-        // In Bob's entry, at a joined member.
+        // The host's HPKE key, at a joiner: it would seal its name to an all-zero DH. (Members'
+        // keys are bound by hash only: the host, the only one that seals to them, checks them
+        // in the join request, above.)
         let mut content = current.clone();
-        content.epoch = epoch + 1;
-        content.members[2].hpke_public = bad.to_vec();
-        let body = content.encode_body();
-        let forged = sign(content, body, &m.host_identity, ROOM).to_bytes();
-        assert_eq!(
-            m.peers[a].member.handle(HOST_RELAY, &forged, 0),
-            Err(GroupError::InvalidHpkeKey),
-            "{}",
-            hex::encode(bad)
-        );
-        assert_eq!(m.peers[a].member.roster().map(|r| r.epoch), Some(epoch));
-        // In the host's entry, at a joiner: it would seal its name to an all-zero DH.
-        let mut content = current.clone();
-        content.members[0].hpke_public = bad.to_vec();
+        content.host_hpke = bad.to_vec();
+        content.members[0].hpke_hash = hpke_key_hash(&bad);
         let body = content.encode_body();
         let forged = sign(content, body, &m.host_identity, ROOM).to_bytes();
         let mut fresh =
             Member::new(identity(4), "Carol", ROOM, None, MemberConfig::default()).unwrap();
         assert_eq!(
             fresh.handle(HOST_RELAY, &forged, 0),
-            Err(GroupError::InvalidHpkeKey)
+            Err(GroupError::InvalidHpkeKey),
+            "{}",
+            hex::encode(bad)
         );
         assert_eq!(fresh.host(), None, "nothing pinned from a refused roster");
         assert_eq!(fresh.join_request(&mut m.rng), Err(GroupError::NoHostYet));
     }
+    // A host key whose hash is not entry 0's is refused too.
+    let mut content = current.clone();
+    content.host_hpke = HpkeKeyPair::generate(KemId::X25519, &mut m.rng)
+        .public_key()
+        .to_vec();
+    let body = content.encode_body();
+    let forged = sign(content, body, &m.host_identity, ROOM).to_bytes();
+    let mut fresh = Member::new(identity(4), "Carol", ROOM, None, MemberConfig::default()).unwrap();
+    assert_eq!(
+        fresh.handle(HOST_RELAY, &forged, 0),
+        Err(GroupError::InvalidRoster(
+            "entry 0 does not list the host's HPKE key"
+        ))
+    );
 }
 
 #[test]
@@ -351,7 +374,8 @@ fn hostile_invalid_xwing_key_in_join_request_and_roster_is_refused() {
             Err(GroupError::InvalidHpkeKey)
         );
         let mut content = decode_roster(m.host.roster_bytes()).content;
-        content.members[0].hpke_public = bad.clone();
+        content.host_hpke = bad.clone();
+        content.members[0].hpke_hash = hpke_key_hash(bad);
         let body = content.encode_body();
         let forged = sign(content, body, &m.host_identity, ROOM).to_bytes();
         let mut fresh =

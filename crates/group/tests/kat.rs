@@ -78,8 +78,28 @@ fn a_wrong_vector_is_caught() {
     refused(&v, "roster HPKE public key", |b| {
         b.roster[2].members[1].hpke_public = flip(&b.roster[2].members[1].hpke_public)
     });
-    refused(&v, "epoch key info", |b| {
-        b.epoch_key[1].info = flip(&b.epoch_key[1].info)
+    refused(&v, "welcome info", |b| {
+        b.welcome[1].info = flip(&b.welcome[1].info)
+    });
+    refused(&v, "welcome message", |b| {
+        let m = &mut b.welcome[0].message;
+        let n = m.len();
+        m.replace_range(n - 2.., if m.ends_with('0') { "11" } else { "00" });
+    });
+    refused(&v, "roster name salt", |b| {
+        b.roster[1].members[2].name_salt = flip(&b.roster[1].members[2].name_salt)
+    });
+    refused(&v, "sealed name", |b| {
+        b.roster[0].names[0] = flip(&b.roster[0].names[0])
+    });
+    refused(&v, "commit message", |b| {
+        b.commit[0].message = flip(&b.commit[0].message)
+    });
+    refused(&v, "ratcheted secret", |b| {
+        b.commit[1].epoch_secret = flip(&b.commit[1].epoch_secret)
+    });
+    refused(&v, "commit roster hash", |b| {
+        b.commit[1].roster_hash = flip(&b.commit[1].roster_hash)
     });
     refused(&v, "epoch key message", |b| {
         let m = &mut b.epoch_key[2].message;

@@ -155,6 +155,7 @@ impl Attacker {
     fn learn(&mut self, blob: Bytes, any: bool) {
         let roster_epoch = match Message::decode(&blob) {
             Ok(Message::Roster(r)) => Some(r.content.epoch),
+            Ok(Message::Commit(c)) => Some(c.content.epoch),
             _ => None,
         };
         if let Some(e) = roster_epoch {

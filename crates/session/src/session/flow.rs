@@ -131,7 +131,7 @@ impl Session {
         let from = p.relay_id();
         let id = p.identity();
         let role = p.role();
-        match h.host.stage_admit(p, true) {
+        match h.host.stage_admit(p, true, &mut self.rng) {
             Ok(()) => {
                 h.admitted.insert(id, role);
                 self.membership_changed(now);
@@ -149,7 +149,7 @@ impl Session {
             return;
         }
         h.guard.epoch_started(now);
-        match h.host.rekey(&mut self.rng, now) {
+        match h.host.commit(&mut self.rng, now) {
             Ok(step) => self.apply_step(step),
             Err(e) => tracing::warn!(error = %e, "cannot start an epoch"),
         }

@@ -74,6 +74,8 @@ pub struct Net {
     pub tamper: Option<Tamper>,
     /// Epochs at which the host's roster listed each identity (the ground truth).
     pub rosters: BTreeMap<u64, BTreeSet<IdentityKey>>,
+    /// The same, by roster index (what commits change).
+    pub by_index: BTreeMap<u64, BTreeMap<u16, IdentityKey>>,
 }
 
 pub fn config(name: &str, role: ClientRole, seed: u64) -> SessionConfig {
@@ -110,6 +112,7 @@ impl Net {
             seed,
             tamper: None,
             rosters: BTreeMap::new(),
+            by_index: BTreeMap::new(),
         }
     }
 
@@ -193,9 +196,35 @@ impl Net {
             if !self.nodes[idx].connected {
                 continue;
             }
-            if let Ok(hush_group::Message::Roster(r)) = hush_group::Message::decode(&bytes) {
-                let ids = r.content.members.iter().map(|m| m.identity).collect();
-                self.rosters.insert(r.content.epoch, ids);
+            // What the host signed each epoch: a full roster, or a commit applied to the last.
+            let listed: Option<(u64, BTreeMap<u16, IdentityKey>)> =
+                match hush_group::Message::decode(&bytes) {
+                    Ok(hush_group::Message::Roster(r)) => Some((
+                        r.content.epoch,
+                        r.content
+                            .members
+                            .iter()
+                            .map(|m| (m.index, m.identity))
+                            .collect(),
+                    )),
+                    Ok(hush_group::Message::Commit(c)) => {
+                        self.by_index.get(&(c.content.epoch - 1)).map(|prev| {
+                            let mut next = prev.clone();
+                            for i in &c.content.removed {
+                                next.remove(i);
+                            }
+                            for u in &c.content.upserted {
+                                next.insert(u.index, u.identity);
+                            }
+                            (c.content.epoch, next)
+                        })
+                    }
+                    _ => None,
+                };
+            if let Some((epoch, by_index)) = listed {
+                let ids = by_index.values().copied().collect();
+                self.by_index.insert(epoch, by_index);
+                self.rosters.insert(epoch, ids);
             }
             match to {
                 Target::All => {
