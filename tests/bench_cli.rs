@@ -160,3 +160,42 @@ fn connector_mode_bridges_to_the_udp_sink() {
     assert_eq!(number(run, "sink_bytes"), datagrams * 216.0, "{run}");
     number(run, "connector_cpu_s_per_1000");
 }
+
+#[test]
+fn rekey_json_has_the_contract_shape_and_fan_out_is_linear() {
+    let (out, stdout) = bench(&[
+        "--mode",
+        "rekey",
+        "--json",
+        "--members",
+        "10,40",
+        "--kem",
+        "x25519,xwing",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    for (r, (kem, n)) in runs.iter().zip([
+        ("x25519", 10.0),
+        ("x25519", 40.0),
+        ("xwing", 10.0),
+        ("xwing", 40.0),
+    ]) {
+        assert_eq!(r["mode"], "rekey");
+        assert_eq!(r["kem"], kem);
+        assert_eq!(number(r, "members"), n);
+        for key in ["host_cpu_ms", "member_cpu_ms"] {
+            assert!(number(r, key) > 0.0, "{key} in {r}");
+        }
+        assert!(number(r, "host_bytes") > 0.0);
+        assert!(number(r, "relay_fanout_bytes") >= number(r, "host_bytes"));
+    }
+    // Four times the members, about four times the bytes fanned out (O(N^2) would be ~16).
+    let ratio = number(&runs[1], "relay_fanout_bytes") / number(&runs[0], "relay_fanout_bytes");
+    assert!(ratio < 6.0, "fan-out grew {ratio}x for 4x the members");
+}
