@@ -78,7 +78,8 @@ fn json_has_the_contract_shape_and_frames_arrive() {
         assert_eq!(
             number(run, "frames_bad"),
             0.0,
-            "{mode}: frames failed to open"
+            "{mode}: frames failed to open; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
         );
     }
 }

@@ -251,6 +251,10 @@ pub(crate) fn print_session_event(ev: &MeetingEvent) -> anyhow::Result<bool> {
             }
         }
         MeetingEvent::Reconnected => eprintln!("reconnected"),
+        MeetingEvent::SendFailed(f) => {
+            // Sizes and our own message types: no text from outside but the network's error.
+            eprintln!("cannot send {}", Escaped(&f.to_string()));
+        }
         MeetingEvent::JoinRefused { request, reason } => {
             let what = match reason {
                 hush_client::DenyReason::ConnectorNeedsConsent => {

@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use bytes::Bytes;
 use hush_client::net::{self, ConnectOptions, Events, RelayConnection, TrustAnchor};
-use hush_client::{Admit, ClientRole, Meeting, MeetingConfig, MeetingEvent, MeetingEvents};
+use hush_client::{
+    Admit, ClientRole, Meeting, MeetingConfig, MeetingEvent, MeetingEvents, Refusal,
+};
 use hush_connector::{Connector, SinkConfig};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -241,8 +243,18 @@ impl Inbox {
                         reconnecting: false,
                         ..
                     } => return None,
-                    // A frame the meeting refused: an empty frame counts as a bad one.
-                    MeetingEvent::Refused { .. } => return Some(Bytes::new()),
+                    // A frame the meeting refused: an empty frame counts as a bad one. A
+                    // refused group message is not a frame: it is said, not counted.
+                    MeetingEvent::Refused {
+                        reason: Refusal::Data(e),
+                        from,
+                    } => {
+                        tracing::warn!(from, error = %e, "the meeting refused a frame");
+                        return Some(Bytes::new());
+                    }
+                    MeetingEvent::Refused { from, reason } => {
+                        tracing::warn!(from, %reason, "the meeting refused a message");
+                    }
                     _ => {}
                 }
             },

@@ -140,6 +140,7 @@ impl MeetingConfig {
             rotation_ms: ms(self.rotation),
             grace_ms: ms(self.grace),
             host_grace_ms: ms(self.host_grace),
+            max_message: hush_wire::MAX_BLOB_SIZE,
         }
     }
 

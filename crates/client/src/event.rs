@@ -8,7 +8,7 @@ use hush_group::{IdentityKey, RosterView};
 
 use crate::blob::DataKind;
 
-pub use hush_session::{AdmissionRequest, E2eeStatus, EndReason, Refusal};
+pub use hush_session::{AdmissionRequest, E2eeStatus, EndReason, Refusal, SendFailure};
 
 /// A decrypted media frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +104,10 @@ pub enum MeetingEvent {
         /// How long the meeting waits for the host.
         grace: std::time::Duration,
     },
+    /// A group message (a commit, a welcome, a join request...) could not be sent: too large
+    /// for the relay, or the connection refused it. The meeting may stop changing epochs, so
+    /// tell the user (`hush` prints `cannot send <what>`).
+    SendFailed(SendFailure),
     /// The meeting is over for this client: removed by the host, the host gone for good, or a
     /// relay that now wants to issue the keys of an end-to-end encrypted meeting. Every key is
     /// erased; no more events follow.

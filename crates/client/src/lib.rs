@@ -45,6 +45,7 @@ pub use config::{
 pub use error::MeetingError;
 pub use event::{
     AdmissionRequest, DataMessage, E2eeStatus, EndReason, MediaFrame, MeetingEvent, Refusal,
+    SendFailure,
 };
 pub use hush_group::DenyReason;
 pub use lanes::{CONTROL_CAPACITY, MeetingEvents};

@@ -29,6 +29,8 @@ pub struct Stats {
     pub refused_group: u64,
     /// Blobs matching no class, and key service messages refused.
     pub refused_other: u64,
+    /// Group messages this client could not send (each also a `MeetingEvent::SendFailed`).
+    pub send_failed: u64,
     /// Frames of a future epoch dropped because the wait queue was full or the epoch never came.
     pub dropped_future: u64,
     /// Media-lane events (media, data, refusals) dropped because the application did not read
@@ -53,6 +55,7 @@ pub(crate) struct Counters {
     refused_malformed: AtomicU64,
     pub(crate) refused_group: AtomicU64,
     pub(crate) refused_other: AtomicU64,
+    pub(crate) send_failed: AtomicU64,
     pub(crate) dropped_future: AtomicU64,
     pub(crate) dropped_events: AtomicU64,
     pub(crate) dropped_control_events: AtomicU64,
@@ -88,6 +91,7 @@ impl Counters {
             refused_malformed: g(&self.refused_malformed),
             refused_group: g(&self.refused_group),
             refused_other: g(&self.refused_other),
+            send_failed: g(&self.send_failed),
             dropped_future: g(&self.dropped_future),
             dropped_events: g(&self.dropped_events),
             dropped_control_events: g(&self.dropped_control_events),

@@ -64,4 +64,8 @@ pub struct SessionConfig {
     pub grace_ms: u64,
     /// Member: how long to keep the epoch after the host left, waiting for it (SPEC §8.9).
     pub host_grace_ms: u64,
+    /// Largest group message this participant sends (bytes; default
+    /// [`hush_wire::MAX_BLOB_SIZE`], what the relay forwards). A larger one is not sent: the
+    /// session reports [`crate::Event::SendFailed`] instead.
+    pub max_message: usize,
 }

@@ -23,4 +23,4 @@ mod status;
 pub use config::{Admit, ClientRole, SessionConfig};
 pub use output::{Event, KeyUpdate, SessionError, Transmit};
 pub use session::{MAX_PENDING, MAX_TRANSPORT_PEERS, Session};
-pub use status::{AdmissionRequest, E2eeStatus, EndReason, IssuedRefusal, Refusal};
+pub use status::{AdmissionRequest, E2eeStatus, EndReason, IssuedRefusal, Refusal, SendFailure};

@@ -92,6 +92,9 @@ pub enum Event {
         /// How long the meeting waits for the host.
         grace: Duration,
     },
+    /// A group message could not be sent (too large for the relay, or the network refused
+    /// it): the meeting may stop changing epochs, so the application must tell the user.
+    SendFailed(crate::SendFailure),
     /// The meeting is over for this participant.
     Ended(EndReason),
 }

@@ -26,7 +26,7 @@ use crate::blob::{BlobClass, classify};
 use crate::config::{Admit, ClientRole, SessionConfig};
 use crate::guard::{HelloAnswer, HostGuard};
 use crate::output::{Event, KeyUpdate, SessionError, Transmit};
-use crate::status::{AdmissionRequest, E2eeStatus, EndReason, IssuedRefusal, Refusal};
+use crate::status::{AdmissionRequest, E2eeStatus, EndReason, IssuedRefusal, Refusal, SendFailure};
 
 /// Join requests waiting for the host's answer (`Admit::Ask`) at most; more are dropped.
 pub const MAX_PENDING: usize = 64;
@@ -174,7 +174,27 @@ impl Session {
     }
 
     fn send(&mut self, to: Target, bytes: Vec<u8>) {
+        if bytes.len() > self.cfg.max_message {
+            let reason = format!(
+                "larger than the {} bytes the relay forwards",
+                self.cfg.max_message
+            );
+            return self.send_failed(to, &bytes, reason);
+        }
         self.transmits.push_back(Transmit { to, bytes });
+    }
+
+    /// The driver could not send a [`Transmit`] (`reason`: the network's error): reported as
+    /// [`Event::SendFailed`], like a message too large to send.
+    pub fn send_failed(&mut self, to: Target, bytes: &[u8], reason: String) {
+        let failure = SendFailure {
+            to,
+            msg_type: bytes.get(1).copied().unwrap_or(0),
+            bytes: bytes.len(),
+            reason,
+        };
+        tracing::warn!(%failure, "cannot send");
+        self.events.push_back(Event::SendFailed(failure));
     }
 
     fn refuse(&mut self, from: u64, reason: Refusal) {

@@ -174,6 +174,51 @@ impl fmt::Display for EndReason {
     }
 }
 
+/// A group message that was not sent ([`crate::Event::SendFailed`]); its `Display` is one line,
+/// e.g. `commit (300012 bytes) to everyone: larger than the 262144 bytes the relay forwards`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SendFailure {
+    /// Who it was for.
+    pub to: hush_wire::Target,
+    /// Its message type (SPEC §8.1; 0 if it had none).
+    pub msg_type: u8,
+    /// Its size.
+    pub bytes: usize,
+    /// Why it was not sent.
+    pub reason: String,
+}
+
+impl SendFailure {
+    /// The message's name, from its type byte.
+    pub fn what(&self) -> &'static str {
+        use hush_group::message::msg_type as t;
+        match self.msg_type {
+            t::HELLO => "hello",
+            t::ROSTER => "roster",
+            t::JOIN_REQUEST => "join request",
+            t::EPOCH_KEY => "epoch key",
+            t::LEAVE => "leave",
+            t::REKEY_REQUEST => "rekey request",
+            t::DENIED => "denial",
+            t::COMMIT => "commit",
+            t::WELCOME => "welcome",
+            _ => "message",
+        }
+    }
+}
+
+impl fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} bytes) to ", self.what(), self.bytes)?;
+        match self.to {
+            hush_wire::Target::Participant(id) => write!(f, "participant {}", id.0)?,
+            _ => f.write_str("everyone")?,
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,33 @@ fn sim_join_and_leave_start_epochs_and_every_member_shows_the_same_code() {
 }
 
 #[test]
+fn sim_a_commit_too_large_to_send_is_an_event_not_a_silent_stall() {
+    let mut net = Net::new(9);
+    let mut cfg = config("host", host_auto(), 900);
+    // Room for the host's first roster and one joiner's commit, not for a batch of ten.
+    cfg.max_message = 900;
+    let host = net.join(cfg);
+    for i in 0..10 {
+        net.join(guest(&format!("g{i}"), 910 + i));
+    }
+    net.advance(1000);
+    let seen = &net.nodes[host].seen;
+    assert!(seen.largest_sent <= 900, "sent {} bytes", seen.largest_sent);
+    let commit = seen
+        .send_failed
+        .iter()
+        .find(|f| f.what() == "commit")
+        .unwrap_or_else(|| panic!("no commit reported: {:?}", seen.send_failed));
+    assert!(commit.bytes > 900);
+    assert_eq!(commit.to, hush_wire::Target::All);
+    let line = commit.to_string();
+    assert!(
+        line.starts_with("commit (") && line.contains("to everyone: larger than the 900 bytes"),
+        "{line}"
+    );
+}
+
+#[test]
 fn sim_a_join_storm_of_200_shares_epochs_and_converges() {
     let mut net = Net::new(2);
     let host = net.join(config("host", host_auto(), 200));
@@ -56,6 +83,9 @@ fn sim_a_join_storm_of_200_shares_epochs_and_converges() {
     );
     // Batching: far fewer epochs than joins (one per 200 ms batch, not one per join).
     assert!(e < 40, "{e} epochs for 200 joins");
+    // A clean network: nothing anyone sent was refused.
+    let refused: Vec<usize> = net.nodes.iter().map(|n| n.seen.refused).collect();
+    assert!(refused.iter().all(|&r| r == 0), "refusals: {refused:?}");
 }
 
 #[test]

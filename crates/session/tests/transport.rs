@@ -25,6 +25,7 @@ fn session() -> Session {
         rotation_ms: 300_000,
         grace_ms: 2000,
         host_grace_ms: 60_000,
+        max_message: hush_wire::MAX_BLOB_SIZE,
     };
     Session::new(cfg, rng).unwrap()
 }

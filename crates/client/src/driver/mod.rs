@@ -214,8 +214,9 @@ impl Driver {
     /// Drains the core: blobs to the relay, keys to the media path, events to the lanes.
     async fn flush(&mut self) {
         while let Some(t) = self.session.poll_transmit() {
-            if let Err(e) = self.conn.send_blob(t.to, Bytes::from(t.bytes)).await {
-                tracing::debug!(error = %e, "send failed");
+            let bytes = Bytes::from(t.bytes);
+            if let Err(e) = self.conn.send_blob(t.to, bytes.clone()).await {
+                self.session.send_failed(t.to, &bytes, e.to_string());
             }
         }
         // What the handles can query (roster, code, status) changes before the keys do, and
@@ -321,6 +322,10 @@ impl Driver {
                     _ => Counters::inc(&c.refused_other),
                 }
                 MeetingEvent::Refused { from, reason }
+            }
+            Event::SendFailed(f) => {
+                Counters::inc(&c.send_failed);
+                MeetingEvent::SendFailed(f)
             }
             Event::Removed => MeetingEvent::Removed,
             Event::HostAway { grace } => MeetingEvent::HostAway { grace },

@@ -32,6 +32,10 @@ pub struct Seen {
     pub refused: usize,
     /// Join requests the host refused by policy (and told the joiner).
     pub join_refused: usize,
+    /// Group messages this participant could not send.
+    pub send_failed: Vec<hush_session::SendFailure>,
+    /// The largest blob it sent.
+    pub largest_sent: usize,
 }
 
 pub struct Node {
@@ -92,6 +96,7 @@ pub fn config(name: &str, role: ClientRole, seed: u64) -> SessionConfig {
         rotation_ms: 300_000,
         grace_ms: 2000,
         host_grace_ms: 60_000,
+        max_message: hush_wire::MAX_BLOB_SIZE,
     }
 }
 
@@ -193,6 +198,8 @@ impl Net {
         while let Some(Transmit { to, bytes }) = self.nodes[idx].session.poll_transmit() {
             self.nodes[idx].sent.0 += 1;
             self.nodes[idx].sent.1 += bytes.len();
+            let largest = &mut self.nodes[idx].seen.largest_sent;
+            *largest = (*largest).max(bytes.len());
             if !self.nodes[idx].connected {
                 continue;
             }
@@ -269,6 +276,7 @@ impl Net {
                 Event::HostAway { .. } => n.seen.host_away = true,
                 Event::Refused { .. } => n.seen.refused += 1,
                 Event::JoinRefused { .. } => n.seen.join_refused += 1,
+                Event::SendFailed(f) => n.seen.send_failed.push(f),
                 _ => {}
             }
         }
