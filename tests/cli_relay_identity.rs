@@ -113,7 +113,8 @@ fn print_config_merges_file_environment_and_flags_in_that_order() {
     let file = dir.path().join("relay.toml");
     std::fs::write(
         &file,
-        "mode = \"transport\"\nregion = \"from-file\"\ndrain_secs = 7\n[limits]\nmax_rooms = 5\n",
+        "mode = \"transport\"\nregion = \"from-file\"\ndrain_secs = 7\nendpoints = 3\n\
+         [limits]\nmax_rooms = 5\n",
     )
     .unwrap();
     let f = file.to_str().unwrap();
@@ -135,6 +136,7 @@ fn print_config_merges_file_environment_and_flags_in_that_order() {
     assert_eq!(parsed.region.as_deref(), Some("from-env"), "env over file");
     assert_eq!(parsed.listen, Some("127.0.0.1:5555".parse().unwrap()));
     assert_eq!(parsed.drain_secs, Some(7));
+    assert_eq!(parsed.endpoints, Some(3), "from the file");
     assert_eq!(parsed.limits.max_rooms, 9, "flag over file");
     // The printed configuration is itself a valid config file.
     std::fs::write(&file, &text).unwrap();
@@ -155,6 +157,16 @@ fn print_config_merges_file_environment_and_flags_in_that_order() {
         &[("HUSH_RELAY_DRAIN_SECS", "301")],
     );
     assert_eq!(out.status.code(), Some(2));
+    // One endpoint per core by default; 0 and more than 64 are usage errors.
+    let out = hush(&["relay", "--print-config"], &[]);
+    let parsed: hush_relay::FileConfig =
+        toml::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    let cores = std::thread::available_parallelism().unwrap().get().min(64);
+    assert_eq!(parsed.endpoints, Some(cores));
+    for bad in ["0", "65"] {
+        let out = hush(&["relay", "--print-config", "--endpoints", bad], &[]);
+        assert_eq!(out.status.code(), Some(2), "--endpoints {bad}");
+    }
 }
 
 /// Newcomer item 5: a wrong pin is one line naming both certificates (exit 1, authentication),

@@ -118,6 +118,11 @@ pub struct Args {
     #[arg(long, env = "HUSH_RELAY_DRAIN_SECS",
           value_parser = clap::value_parser!(u64).range(0..=MAX_DRAIN_SECS))]
     drain_secs: Option<u64>,
+    /// QUIC endpoints serving --listen, each on its own SO_REUSEPORT socket and all sharing the
+    /// rooms (1..=64; 1 is one plain socket). [default: the number of cores]
+    #[arg(long, env = "HUSH_RELAY_ENDPOINTS",
+          value_parser = clap::value_parser!(u64).range(1..=hush_relay::MAX_ENDPOINTS as u64))]
+    endpoints: Option<u64>,
 }
 
 /// Tools of `hush relay` that do not start it.
@@ -136,6 +141,9 @@ impl Args {
     fn config(self) -> anyhow::Result<(RelayConfig, Mode)> {
         let mut cfg = RelayConfig::new(SocketAddr::from(([127, 0, 0, 1], 4433)));
         cfg.drain = Duration::from_secs(DEFAULT_DRAIN_SECS);
+        cfg.endpoints = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(hush_relay::MAX_ENDPOINTS);
         let mut mode = Mode::E2ee;
         if let Some(path) = &self.config {
             let file = FileConfig::load(path)?;
@@ -188,6 +196,9 @@ impl Args {
         if let Some(d) = self.drain_secs {
             cfg.drain = Duration::from_secs(d);
         }
+        if let Some(n) = self.endpoints {
+            cfg.endpoints = usize::try_from(n).unwrap_or(1);
+        }
         Ok((cfg, mode))
     }
 }
@@ -202,6 +213,7 @@ fn config_toml(cfg: &RelayConfig, mode: Mode) -> anyhow::Result<String> {
     let file = FileConfig {
         mode: Some(mode.into()),
         drain_secs: Some(cfg.drain.as_secs()),
+        endpoints: Some(cfg.endpoints),
         listen: Some(cfg.listen),
         region: Some(cfg.region.clone()),
         cert,

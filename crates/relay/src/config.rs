@@ -280,7 +280,15 @@ pub struct RelayConfig {
     /// is closed with `SHUTTING_DOWN`. Zero (the default for an embedded relay) closes at once;
     /// `hush relay` defaults to 10 s.
     pub drain: Duration,
+    /// QUIC endpoints serving `listen`, each on its own `SO_REUSEPORT` socket (SPEC §7.13):
+    /// the kernel spreads clients across them by address, every room is shared by all. 1 (the
+    /// default for an embedded relay) is one plain socket; `hush relay` defaults to the number
+    /// of cores. At most [`MAX_ENDPOINTS`].
+    pub endpoints: usize,
 }
+
+/// The most endpoints one relay runs ([`RelayConfig::endpoints`]).
+pub const MAX_ENDPOINTS: usize = 64;
 
 impl std::fmt::Debug for RelayConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -294,6 +302,7 @@ impl std::fmt::Debug for RelayConfig {
             .field("limits", &self.limits)
             .field("hook", &self.hook.is_some())
             .field("drain", &self.drain)
+            .field("endpoints", &self.endpoints)
             .finish()
     }
 }
@@ -312,6 +321,7 @@ impl RelayConfig {
             limits: Limits::default(),
             hook: None,
             drain: Duration::ZERO,
+            endpoints: 1,
         }
     }
 
@@ -340,6 +350,9 @@ impl RelayConfig {
         }
         if let Some(d) = file.drain_secs {
             self.drain = Duration::from_secs(d);
+        }
+        if let Some(n) = file.endpoints {
+            self.endpoints = n;
         }
         self.limits = file.limits;
     }
@@ -373,6 +386,8 @@ pub struct FileConfig {
     pub mode: Option<ModeName>,
     /// Seconds of graceful drain on SIGTERM (`hush relay --drain-secs`, 0..=300).
     pub drain_secs: Option<u64>,
+    /// QUIC endpoints on `SO_REUSEPORT` sockets (`hush relay --endpoints`, 1..=64).
+    pub endpoints: Option<usize>,
     /// Listen address.
     pub listen: Option<SocketAddr>,
     /// Region name.
@@ -425,6 +440,14 @@ impl FileConfig {
         if file.drain_secs.is_some_and(|d| d > MAX_DRAIN_SECS) {
             return Err(err(format!(
                 "drain_secs is outside its range 0..={MAX_DRAIN_SECS}"
+            )));
+        }
+        if file
+            .endpoints
+            .is_some_and(|n| !(1..=MAX_ENDPOINTS).contains(&n))
+        {
+            return Err(err(format!(
+                "endpoints is outside its range 1..={MAX_ENDPOINTS}"
             )));
         }
         file.limits.validate().map_err(|e| err(e.to_string()))?;

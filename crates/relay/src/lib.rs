@@ -36,6 +36,7 @@ mod metrics;
 mod rate;
 mod report;
 mod room;
+mod sockets;
 pub mod state_dir;
 mod tls;
 
@@ -47,7 +48,9 @@ use std::time::{Duration, SystemTime};
 
 use hush_wire::{ErrorCode, RelayMode};
 
-pub use config::{CertSource, FileConfig, LimitRange, Limits, ModeName, RelayConfig};
+pub use config::{
+    CertSource, FileConfig, LimitRange, Limits, MAX_ENDPOINTS, ModeName, RelayConfig,
+};
 pub use error::RelayError;
 pub use hook::{HookMessage, RelayHook};
 pub use metrics::RelayStats;
@@ -60,7 +63,8 @@ use room::Shared;
 
 /// A bound relay, ready to [`run`](Relay::run).
 pub struct Relay {
-    endpoint: quinn::Endpoint,
+    /// One or more (`SO_REUSEPORT`) endpoints on the same address; the first is the listener.
+    endpoints: Vec<quinn::Endpoint>,
     shared: Arc<Shared>,
     cert_sha256: [u8; 32],
     local_addr: SocketAddr,
@@ -76,6 +80,7 @@ pub struct Relay {
 #[derive(Clone)]
 pub struct RelayHandle {
     shared: Arc<Shared>,
+    endpoints: Vec<quinn::Endpoint>,
 }
 
 impl RelayHandle {
@@ -92,6 +97,14 @@ impl RelayHandle {
     /// The Prometheus text the `/metrics` endpoint serves.
     pub fn metrics_text(&self) -> String {
         self.shared.metrics.render()
+    }
+
+    /// Open connections on each endpoint ([`RelayConfig::endpoints`]), in binding order.
+    pub fn connections_per_endpoint(&self) -> Vec<usize> {
+        self.endpoints
+            .iter()
+            .map(quinn::Endpoint::open_connections)
+            .collect()
     }
 }
 
@@ -110,19 +123,31 @@ impl Relay {
             addr: config.listen,
             source,
         };
-        let socket = std::net::UdpSocket::bind(config.listen).map_err(bind_err)?;
-        tls::enlarge_socket_buffers(&socket);
-        let endpoint = quinn::Endpoint::new(
-            quinn::EndpointConfig::default(),
-            Some(server),
-            socket,
-            Arc::new(quinn::TokioRuntime),
-        )
-        .map_err(bind_err)?;
-        let local_addr = endpoint.local_addr().map_err(|source| RelayError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+        if !(1..=MAX_ENDPOINTS).contains(&config.endpoints) {
+            return Err(RelayError::Limit(format!(
+                "endpoints = {} is outside 1..={MAX_ENDPOINTS}",
+                config.endpoints
+            )));
+        }
+        let sockets = sockets::bind(config.listen, config.endpoints).map_err(bind_err)?;
+        let mut endpoints = Vec::with_capacity(sockets.len());
+        for socket in sockets {
+            tls::enlarge_socket_buffers(&socket);
+            let endpoint = quinn::Endpoint::new(
+                quinn::EndpointConfig::default(),
+                Some(server.clone()),
+                socket,
+                Arc::new(quinn::TokioRuntime),
+            )
+            .map_err(bind_err)?;
+            endpoints.push(endpoint);
+        }
+        let local_addr = endpoints[0]
+            .local_addr()
+            .map_err(|source| RelayError::Bind {
+                addr: config.listen,
+                source,
+            })?;
         let (metrics_listener, metrics_addr) = match config.metrics {
             Some(addr) => {
                 let l = metrics::bind(addr)
@@ -161,7 +186,7 @@ impl Relay {
             config.dump_dir.clone(),
         ));
         Ok(Relay {
-            endpoint,
+            endpoints,
             shared,
             cert_sha256,
             local_addr,
@@ -193,6 +218,7 @@ impl Relay {
     pub fn handle(&self) -> RelayHandle {
         RelayHandle {
             shared: self.shared.clone(),
+            endpoints: self.endpoints.clone(),
         }
     }
 
@@ -202,7 +228,7 @@ impl Relay {
     /// flushes the dump.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), RelayError> {
         let Relay {
-            endpoint,
+            endpoints,
             shared,
             mode,
             region,
@@ -227,11 +253,27 @@ impl Relay {
                 }
             })
         });
+        // Every endpoint's new connections, in one queue (a handshake waits there, bounded).
+        let (accepted, mut incoming) = tokio::sync::mpsc::channel::<quinn::Incoming>(64);
+        let acceptors: Vec<_> = endpoints
+            .iter()
+            .map(|ep| {
+                let (ep, accepted) = (ep.clone(), accepted.clone());
+                tokio::spawn(async move {
+                    while let Some(i) = ep.accept().await {
+                        if accepted.send(i).await.is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(accepted);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
-                incoming = endpoint.accept() => match incoming {
+                i = incoming.recv() => match i {
                     Some(i) => {
                         tokio::spawn(conn::handle(shared.clone(), i, mode, region.clone()));
                     }
@@ -241,16 +283,21 @@ impl Relay {
         }
         // Not ready from here on (SPEC §7.11): `/readyz` answers 503.
         shared.metrics.draining.store(true, Relaxed);
-        drain(&endpoint, &shared, drain_for).await;
+        drain(&mut incoming, &shared, drain_for).await;
+        for a in acceptors {
+            a.abort();
+        }
         tracing::info!("shutting down");
         let open = shared.conns.load(Relaxed) as u64;
         for _ in 0..open {
             shared.metrics.closed(ErrorCode::SHUTTING_DOWN);
         }
-        endpoint.close(
-            quinn::VarInt::from_u32(ErrorCode::SHUTTING_DOWN.0),
-            b"relay shutting down",
-        );
+        for endpoint in &endpoints {
+            endpoint.close(
+                quinn::VarInt::from_u32(ErrorCode::SHUTTING_DOWN.0),
+                b"relay shutting down",
+            );
+        }
         // Let connection tasks record their leave, bounded.
         for _ in 0..200 {
             if shared.conns.load(Relaxed) == 0 {
@@ -258,7 +305,12 @@ impl Relay {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
+        let idle = async {
+            for endpoint in &endpoints {
+                endpoint.wait_idle().await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), idle).await;
         if let Some(t) = metrics_task {
             t.abort();
         }
@@ -322,7 +374,11 @@ impl RunningRelay {
 
 /// Graceful drain (SPEC §7.11): refuse new connections and joins, tell every client
 /// `GOING_AWAY`, and wait until they have all gone or `limit` has passed.
-async fn drain(endpoint: &quinn::Endpoint, shared: &Shared, limit: Duration) {
+async fn drain(
+    incoming: &mut tokio::sync::mpsc::Receiver<quinn::Incoming>,
+    shared: &Shared,
+    limit: Duration,
+) {
     if limit.is_zero() {
         return;
     }
@@ -342,7 +398,7 @@ async fn drain(endpoint: &quinn::Endpoint, shared: &Shared, limit: Duration) {
             _ = tick.tick() => {}
             // Refused at once (a QUIC CONNECTION_REFUSED), so a client moves on without a
             // handshake timeout.
-            incoming = endpoint.accept() => match incoming {
+            i = incoming.recv() => match i {
                 Some(i) => i.refuse(),
                 None => break,
             },

@@ -12,9 +12,20 @@ use hush_wire::{ParticipantId, Target};
 
 #[tokio::test]
 async fn fan_out_in_two_rooms_without_cross_room_leak() {
-    let r = relay(|_| {}).await;
+    fan_out_in_two_rooms(1, 3).await;
+}
+
+/// Rooms are shared by every endpoint: clients the kernel spread over four `SO_REUSEPORT`
+/// sockets are one room each, with the same fan-out and isolation as on one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_out_across_four_endpoints_is_one_room() {
+    fan_out_in_two_rooms(4, 10).await;
+}
+
+async fn fan_out_in_two_rooms(endpoints: usize, in_alpha: usize) {
+    let r = relay(|c| c.endpoints = endpoints).await;
     let mut a = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..in_alpha {
         let (c, ev) = client(&r).await;
         let j = c.join("alpha").await.unwrap();
         a.push((c, ev, j.your_id));
@@ -87,9 +98,20 @@ async fn fan_out_in_two_rooms_without_cross_room_leak() {
         }
     }
     let s = r.handle.stats();
-    assert_eq!(s.frames_in, 10);
-    assert_eq!(s.frames_out, 3 * 2 * 2 + 2 * 2);
+    let n = in_alpha as u64;
+    assert_eq!(s.frames_in, 2 * (n + 2));
+    assert_eq!(s.frames_out, n * (n - 1) * 2 + 2 * 2);
     assert_eq!(s.rooms_open, 2);
+    let spread = r.handle.connections_per_endpoint();
+    assert_eq!(spread.len(), endpoints);
+    assert_eq!(spread.iter().sum::<usize>(), in_alpha + 2);
+    if endpoints > 1 {
+        // 12 connections over 4 sockets all on one: (1/4)^11, about 2e-7.
+        assert!(
+            spread.iter().filter(|&&c| c > 0).count() > 1,
+            "every client on one endpoint: {spread:?}"
+        );
+    }
     r.shutdown().await.unwrap();
 }
 
