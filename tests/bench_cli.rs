@@ -75,6 +75,9 @@ fn json_has_the_contract_shape_and_frames_arrive() {
         number(cpu, "relay");
         assert!(number(cpu, "clients") > 0.0);
         assert!(number(run, "peak_rss_mb") > 0.0);
+        // A paced run has no saturation regime to land in.
+        assert_eq!(run["regime"], "paced");
+        assert_eq!(run["regime_attempts"], 1);
         assert_eq!(
             number(run, "frames_bad"),
             0.0,
@@ -93,6 +96,12 @@ fn bad_arguments_are_one_error_line() {
     assert!(stderr.contains("unknown mode"), "{stderr}");
     let (out, _) = bench(&["--mode", "plain", "--fps", "10", "--frame-size", "4"]);
     assert_eq!(out.status.code(), Some(2));
+    // Only a saturating run has a regime to pin.
+    let (out, _) = bench(&["--mode", "plain", "--regime", "light"]);
+    assert_eq!(out.status.code(), Some(2));
+    let (out, _) = bench(&["--mode", "plain", "--max", "--regime", "heavy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown regime"));
 }
 
 #[test]

@@ -49,6 +49,10 @@ pub struct Args {
     /// Cipher suite of the sealed modes (id or name; default: the fastest on this CPU).
     #[arg(long)]
     suite: Option<String>,
+    /// With --max: run each mode until it lands in this regime (light or saturated; at most
+    /// 5 runs), since outside load decides which one a saturating run lands in.
+    #[arg(long, requires = "max")]
+    regime: Option<String>,
     /// `--mode rekey`: meeting sizes, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = hush_bench::rekey::DEFAULT_MEMBERS)]
     members: Vec<usize>,
@@ -113,5 +117,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         suite,
     };
     workload.validate()?;
-    hush_bench::run(&modes(&args.mode)?, &workload, args.json)
+    let pin = args
+        .regime
+        .as_deref()
+        .map(str::parse::<hush_bench::Regime>)
+        .transpose()?;
+    hush_bench::run(&modes(&args.mode)?, &workload, args.json, pin)
 }

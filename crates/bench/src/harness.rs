@@ -611,6 +611,7 @@ async fn drive(
         peak_rss_mb,
         server_drops: 0,
         connector,
+        attempts: 1,
     })
 }
 

@@ -109,6 +109,49 @@ pub enum Rate {
     Trace(std::sync::Arc<Trace>),
 }
 
+/// Where a run landed. At `--max` the same workload lands in one of two regimes depending on
+/// what else the machine runs: light (senders never fill their congestion window; p50 well
+/// under a millisecond) or saturated (queues full; p50 of milliseconds, several datagrams per
+/// send call). Paced and trace runs are `Paced`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Regime {
+    /// A paced or trace workload.
+    Paced,
+    /// `--max`, p50 under [`Regime::SATURATED_P50_US`].
+    Light,
+    /// `--max`, p50 at or over [`Regime::SATURATED_P50_US`].
+    Saturated,
+}
+
+impl Regime {
+    /// The p50 latency (µs) from which a `--max` run counts as saturated: between the light
+    /// regime's 65-100 µs and the saturated one's 4-12 ms seen here.
+    pub const SATURATED_P50_US: f64 = 1000.0;
+
+    /// The name in `--json` (`regime`) and `--regime`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Regime::Paced => "paced",
+            Regime::Light => "light",
+            Regime::Saturated => "saturated",
+        }
+    }
+}
+
+impl std::str::FromStr for Regime {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "light" => Ok(Regime::Light),
+            "saturated" => Ok(Regime::Saturated),
+            other => anyhow::bail!("unknown regime {other:?} (expected light or saturated)"),
+        }
+    }
+}
+
+/// How many times `--regime` runs a mode to land in the asked regime before giving up.
+pub const REGIME_ATTEMPTS: u32 = 5;
+
 /// The frames of real media tracks merged in time order: when each is sent (from the start of
 /// a cycle) and its payload size (track header and codec frame, as `hush join --media-in`
 /// sends it). A cycle lasts `period`.
@@ -302,6 +345,8 @@ pub struct RunResult {
     pub server_drops: u64,
     /// The connector and its sink (`connector` mode only).
     pub connector: Option<ConnectorResult>,
+    /// Runs of this mode it took to land in the `--regime` asked for (1 without it).
+    pub attempts: u32,
 }
 
 /// What the connector of a `connector` run did, over the same window as the rest.
@@ -326,6 +371,15 @@ pub struct ConnectorResult {
 }
 
 impl RunResult {
+    /// The regime this run landed in.
+    pub fn regime(&self) -> Regime {
+        match self.workload.rate {
+            Rate::Max if self.latency_us[0] >= Regime::SATURATED_P50_US => Regime::Saturated,
+            Rate::Max => Regime::Light,
+            _ => Regime::Paced,
+        }
+    }
+
     /// Deliveries expected if nothing were lost.
     pub fn expected(&self) -> u64 {
         self.frames_sent * self.workload.fanout() as u64
@@ -363,9 +417,47 @@ impl RunResult {
 /// Runs `hush bench`: each of `modes` in turn on `workload`, then prints the results, as one JSON
 /// object `{"runs":[...]}` with `json` and nothing else, otherwise a progress bar per mode, a
 /// line describing the workload and the table.
-pub fn run(modes: &[Mode], workload: &Workload, json: bool) -> anyhow::Result<()> {
+///
+/// With `pin` (a `--max` workload), each mode runs until it lands in that regime, at most
+/// [`REGIME_ATTEMPTS`] times; never landing there is an error naming where it landed.
+pub fn run(
+    modes: &[Mode],
+    workload: &Workload,
+    json: bool,
+    pin: Option<Regime>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        pin.is_none() || workload.rate == Rate::Max,
+        "--regime needs --max (paced runs have no regime to pin)"
+    );
     let mut runs = Vec::new();
     for &mode in modes {
+        let mut attempts = 0;
+        let r = loop {
+            attempts += 1;
+            let mut r = run_one(mode, workload, json)?;
+            r.attempts = attempts;
+            match pin {
+                Some(want) if r.regime() != want => {
+                    anyhow::ensure!(
+                        attempts < REGIME_ATTEMPTS,
+                        "mode {mode}: {attempts} runs landed in the {} regime, none in the {} one \
+                         (p50 {:.0} µs last)",
+                        r.regime().name(),
+                        want.name(),
+                        r.latency_us[0]
+                    );
+                }
+                _ => break r,
+            }
+        };
+        runs.push(r);
+    }
+    print(&runs, workload, json)
+}
+
+fn run_one(mode: Mode, workload: &Workload, json: bool) -> anyhow::Result<RunResult> {
+    {
         let r = if json {
             harness::run(mode, workload, &mut |_| {})
         } else {
@@ -382,14 +474,17 @@ pub fn run(modes: &[Mode], workload: &Workload, json: bool) -> anyhow::Result<()
             bar.finish_and_clear();
             r
         };
-        runs.push(r.with_context(|| format!("mode {mode}"))?);
+        r.with_context(|| format!("mode {mode}"))
     }
+}
+
+fn print(runs: &[RunResult], workload: &Workload, json: bool) -> anyhow::Result<()> {
     // A closed stdout is an error returned to the caller (the `hush` binary ends quietly), never
     // a `println!` panic.
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     if json {
-        writeln!(out, "{}", report::json(&runs))?;
+        writeln!(out, "{}", report::json(runs))?;
     } else {
         let w = workload;
         writeln!(
@@ -412,7 +507,7 @@ pub fn run(modes: &[Mode], workload: &Workload, json: bool) -> anyhow::Result<()
             w.duration.as_secs_f64(),
             w.suite.name()
         )?;
-        write!(out, "{}", report::table(&runs))?;
+        write!(out, "{}", report::table(runs))?;
     }
     out.flush()?;
     Ok(())

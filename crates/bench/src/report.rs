@@ -13,7 +13,8 @@ fn round(x: f64, digits: i32) -> f64 {
 }
 
 /// One run as a JSON object: the keys, then `loss`, `fanout`, `suite`, `frames_bad`,
-/// `latency_samples`, `elapsed_s` (sending plus drain) and `server_drops` (extra keys; the
+/// `latency_samples`, `elapsed_s` (sending plus drain), `server_drops`, `regime` (`paced`,
+/// `light` or `saturated`, see [`super::Regime`]) and `regime_attempts` (extra keys; the
 /// contract's keys are always present). A `connector` run adds `connector_frames` (frames the
 /// connector opened and re-emitted), `connector_dropped` (frames its meeting dropped because
 /// the bridge fell behind), `connector_datagrams` (datagrams it sent),
@@ -52,6 +53,8 @@ pub fn run_json(r: &RunResult) -> Value {
         "latency_samples": r.latency_samples,
         "elapsed_s": round(r.elapsed_s, 3),
         "server_drops": r.server_drops,
+        "regime": r.regime().name(),
+        "regime_attempts": r.attempts,
     });
     if let (Some(c), Some(obj)) = (&r.connector, v.as_object_mut()) {
         let cpu = if c.frames_bridged == 0 {
@@ -121,6 +124,18 @@ pub fn table(runs: &[RunResult]) -> String {
         s,
         "(relay µs / client µs: CPU per delivered frame; RSS: process-wide peak during the run)"
     );
+    if runs.iter().any(|r| r.regime() != super::Regime::Paced) {
+        let landed: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{} {}", r.mode.name(), r.regime().name()))
+            .collect();
+        let _ = writeln!(
+            s,
+            "regime: {} (saturated: p50 from {:.0} µs; --regime pins one)",
+            landed.join(", "),
+            super::Regime::SATURATED_P50_US
+        );
+    }
     for r in runs {
         if let Some(c) = &r.connector {
             let per_frame_us = if c.frames_bridged == 0 {
