@@ -78,6 +78,9 @@ fn json_has_the_contract_shape_and_frames_arrive() {
         // A paced run has no saturation regime to land in.
         assert_eq!(run["regime"], "paced");
         assert_eq!(run["regime_attempts"], 1);
+        // Every mode here has a QUIC server whose send system calls are counted.
+        assert!(number(run, "relay_send_calls_per_frame") > 0.0, "{run}");
+        assert!(number(run, "relay_datagrams_per_send") >= 1.0, "{run}");
         assert_eq!(
             number(run, "frames_bad"),
             0.0,

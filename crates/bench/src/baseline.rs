@@ -24,6 +24,8 @@ type Conns = Arc<RwLock<Arc<[(usize, quinn::Connection)]>>>;
 /// A running `quinn-min` forwarder.
 pub struct QuinnMin {
     endpoint: quinn::Endpoint,
+    /// Its send system calls, counted as the relay's are.
+    pub udp: Arc<hush_relay::udp_count::UdpCounts>,
     /// UDP address.
     pub addr: SocketAddr,
     /// SHA-256 of its self-signed certificate.
@@ -63,8 +65,18 @@ impl QuinnMin {
         let quic = QuicServerConfig::try_from(tls).context("QUIC TLS")?;
         let mut server = quinn::ServerConfig::with_crypto(Arc::new(quic));
         server.transport_config(Arc::new(transport()));
-        let endpoint = quinn::Endpoint::server(server, SocketAddr::from(([127, 0, 0, 1], 0)))
+        let udp = Arc::new(hush_relay::udp_count::UdpCounts::default());
+        let socket = std::net::UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .context("bind quinn-min")?;
+        let socket =
+            hush_relay::udp_count::Counted::wrap(socket, udp.clone()).context("bind quinn-min")?;
+        let endpoint = quinn::Endpoint::new_with_abstract_socket(
+            quinn::EndpointConfig::default(),
+            Some(server),
+            socket,
+            Arc::new(quinn::TokioRuntime),
+        )
+        .context("bind quinn-min")?;
         let addr = endpoint.local_addr().context("quinn-min address")?;
         let conns: Conns = Arc::new(RwLock::new(Arc::from(Vec::new())));
         let ep = endpoint.clone();
@@ -92,6 +104,7 @@ impl QuinnMin {
         });
         Ok(QuinnMin {
             endpoint,
+            udp,
             addr,
             cert_sha256,
             accept,

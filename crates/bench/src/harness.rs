@@ -77,7 +77,7 @@ pub fn run(mode: Mode, w: &Workload, progress: &mut dyn FnMut(f64)) -> anyhow::R
         sink: sink.addr(),
     });
     let result = client_rt.block_on(drive(mode, w, &server, side, progress));
-    let drops = server.drops();
+    let (drops, send_calls, datagrams) = server.counters();
     server_rt.block_on(server.stop());
     client_rt.shutdown_timeout(Duration::from_secs(1));
     server_rt.shutdown_timeout(Duration::from_secs(1));
@@ -87,6 +87,8 @@ pub fn run(mode: Mode, w: &Workload, progress: &mut dyn FnMut(f64)) -> anyhow::R
     });
     let mut r = result?;
     r.server_drops = drops;
+    r.server_send_calls = send_calls;
+    r.server_datagrams = datagrams;
     if let (Some(c), Some(s)) = (&mut r.connector, sink_counts) {
         c.sink_datagrams = s.datagrams;
         c.sink_bytes = s.bytes;
@@ -156,14 +158,19 @@ impl Server {
         }
     }
 
-    fn drops(&self) -> u64 {
+    /// Frames it dropped, its UDP send system calls and the datagrams they carried.
+    fn counters(&self) -> (u64, u64, u64) {
         match self {
             Server::Hush(r) => {
                 let st = r.handle.stats();
                 tracing::debug!(?st, "relay counters");
-                st.drops
+                (st.drops, st.udp_send_calls, st.udp_datagrams_sent)
             }
-            _ => 0,
+            Server::Quinn(q) => {
+                let (calls, datagrams) = q.udp.snapshot();
+                (0, calls, datagrams)
+            }
+            Server::None => (0, 0, 0),
         }
     }
 
@@ -612,6 +619,8 @@ async fn drive(
         server_drops: 0,
         connector,
         attempts: 1,
+        server_send_calls: 0,
+        server_datagrams: 0,
     })
 }
 

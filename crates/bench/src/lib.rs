@@ -345,6 +345,11 @@ pub struct RunResult {
     pub server_drops: u64,
     /// The connector and its sink (`connector` mode only).
     pub connector: Option<ConnectorResult>,
+    /// UDP send system calls of the server (relay or forwarder) over the run, handshakes and
+    /// acknowledgements included (0 without a QUIC server).
+    pub server_send_calls: u64,
+    /// The datagrams those calls carried.
+    pub server_datagrams: u64,
     /// Runs of this mode it took to land in the `--regime` asked for (1 without it).
     pub attempts: u32,
 }
@@ -378,6 +383,19 @@ impl RunResult {
             Rate::Max => Regime::Light,
             _ => Regime::Paced,
         }
+    }
+
+    /// The server's send system calls per delivered frame, and datagrams per call (`None`
+    /// without a counted server).
+    pub fn send_calls(&self) -> Option<(f64, f64)> {
+        if self.server_send_calls == 0 || self.frames_delivered == 0 {
+            return None;
+        }
+        let calls = self.server_send_calls as f64;
+        Some((
+            calls / self.frames_delivered as f64,
+            self.server_datagrams as f64 / calls,
+        ))
     }
 
     /// Deliveries expected if nothing were lost.

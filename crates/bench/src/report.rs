@@ -14,7 +14,9 @@ fn round(x: f64, digits: i32) -> f64 {
 
 /// One run as a JSON object: the keys, then `loss`, `fanout`, `suite`, `frames_bad`,
 /// `latency_samples`, `elapsed_s` (sending plus drain), `server_drops`, `regime` (`paced`,
-/// `light` or `saturated`, see [`super::Regime`]) and `regime_attempts` (extra keys; the
+/// `light` or `saturated`, see [`super::Regime`]), `regime_attempts`,
+/// `relay_send_calls_per_frame` (the server's UDP send system calls per delivered frame) and
+/// `relay_datagrams_per_send` (datagrams per call: above 1 only with GSO) (extra keys; the
 /// contract's keys are always present). A `connector` run adds `connector_frames` (frames the
 /// connector opened and re-emitted), `connector_dropped` (frames its meeting dropped because
 /// the bridge fell behind), `connector_datagrams` (datagrams it sent),
@@ -55,6 +57,8 @@ pub fn run_json(r: &RunResult) -> Value {
         "server_drops": r.server_drops,
         "regime": r.regime().name(),
         "regime_attempts": r.attempts,
+        "relay_send_calls_per_frame": r.send_calls().map(|c| round(c.0, 3)),
+        "relay_datagrams_per_send": r.send_calls().map(|c| round(c.1, 2)),
     });
     if let (Some(c), Some(obj)) = (&r.connector, v.as_object_mut()) {
         let cpu = if c.frames_bridged == 0 {
@@ -124,6 +128,20 @@ pub fn table(runs: &[RunResult]) -> String {
         s,
         "(relay µs / client µs: CPU per delivered frame; RSS: process-wide peak during the run)"
     );
+    let calls: Vec<String> = runs
+        .iter()
+        .filter_map(|r| {
+            r.send_calls()
+                .map(|(c, d)| format!("{} {c:.2} ({d:.2} datagrams each)", r.mode.name()))
+        })
+        .collect();
+    if !calls.is_empty() {
+        let _ = writeln!(
+            s,
+            "server send system calls per delivered frame: {}",
+            calls.join(", ")
+        );
+    }
     if runs.iter().any(|r| r.regime() != super::Regime::Paced) {
         let landed: Vec<String> = runs
             .iter()

@@ -39,6 +39,7 @@ mod room;
 mod sockets;
 pub mod state_dir;
 mod tls;
+pub mod udp_count;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -130,10 +131,12 @@ impl Relay {
             )));
         }
         let sockets = sockets::bind(config.listen, config.endpoints).map_err(bind_err)?;
+        let metrics = Arc::new(Metrics::default());
         let mut endpoints = Vec::with_capacity(sockets.len());
         for socket in sockets {
             tls::enlarge_socket_buffers(&socket);
-            let endpoint = quinn::Endpoint::new(
+            let socket = udp_count::Counted::wrap(socket, metrics.udp.clone()).map_err(bind_err)?;
+            let endpoint = quinn::Endpoint::new_with_abstract_socket(
                 quinn::EndpointConfig::default(),
                 Some(server.clone()),
                 socket,
@@ -181,7 +184,7 @@ impl Relay {
         let shared = Arc::new(Shared::new(
             config.limits.clone(),
             config.hook.clone(),
-            Arc::new(Metrics::default()),
+            metrics,
             report,
             config.dump_dir.clone(),
         ));

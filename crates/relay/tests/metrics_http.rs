@@ -128,6 +128,14 @@ async fn metrics_keep_every_name_and_add_build_process_and_histograms() {
     let text = get(m, "/metrics").await.body;
     assert_eq!(sample(&text, "hush_frames_in_total"), Some(2.0), "{text}");
     assert_eq!(sample(&text, "hush_frame_size_bytes_count"), Some(2.0));
+    // The relay's own sends are counted: at least the handshakes and the two frames out, each
+    // call carrying at least one datagram.
+    let calls = sample(&text, "hush_udp_send_calls_total").unwrap();
+    let datagrams = sample(&text, "hush_udp_datagrams_sent_total").unwrap();
+    assert!(
+        calls >= 2.0 && datagrams >= calls,
+        "{calls} {datagrams}\n{text}"
+    );
     let small = "hush_frame_size_bytes_bucket{le=\"128\"}";
     assert_eq!(sample(&text, small), Some(1.0), "{text}");
     // Cumulative: the 1000-byte frame (with its header) is in `le="1024"`, not in `le="512"`.

@@ -125,6 +125,15 @@ impl Collector for Scrape {
         counter(e, "hush_bytes_in", "Media bytes received.", s.bytes_in)?;
         counter(e, "hush_frames_out", "Media frames sent.", s.frames_out)?;
         counter(e, "hush_bytes_out", "Media bytes sent.", s.bytes_out)?;
+        let calls = "UDP send system calls (one datagram or a GSO batch each).";
+        counter(e, "hush_udp_send_calls", calls, s.udp_send_calls)?;
+        let datagrams = "UDP datagrams sent.";
+        counter(
+            e,
+            "hush_udp_datagrams_sent",
+            datagrams,
+            s.udp_datagrams_sent,
+        )?;
         let drops = "Media frames dropped for slow receivers.";
         counter(e, "hush_drops", drops, s.drops)?;
         let control_in = "Control messages received.";

@@ -50,6 +50,8 @@ pub(crate) struct Metrics {
     /// Set when the relay stops accepting (the shutdown future fired, SPEC §7.11): `/readyz`
     /// answers 503 from then on.
     pub(crate) draining: AtomicBool,
+    /// Send system calls and the datagrams they carried, every endpoint.
+    pub(crate) udp: Arc<crate::udp_count::UdpCounts>,
 }
 
 /// A snapshot of the relay's counters.
@@ -96,6 +98,10 @@ pub struct RelayStats {
     pub inbound_pending_bytes_peak: u64,
     /// Metrics HTTP connections closed at once because the endpoint had its maximum open.
     pub metrics_http_refused: u64,
+    /// UDP send system calls (each `sendmsg`, one or a GSO batch of datagrams).
+    pub udp_send_calls: u64,
+    /// UDP datagrams those calls sent.
+    pub udp_datagrams_sent: u64,
 }
 
 impl Metrics {
@@ -139,6 +145,8 @@ impl Metrics {
             inbound_pending_bytes: self.inbound_pending.now(),
             inbound_pending_bytes_peak: self.inbound_pending.peak(),
             metrics_http_refused: self.http_refused.load(Relaxed),
+            udp_send_calls: self.udp.snapshot().0,
+            udp_datagrams_sent: self.udp.snapshot().1,
         }
     }
 }
