@@ -65,7 +65,8 @@ use room::Shared;
 /// A bound relay, ready to [`run`](Relay::run).
 pub struct Relay {
     /// One or more (`SO_REUSEPORT`) endpoints on the same address; the first is the listener.
-    endpoints: Vec<quinn::Endpoint>,
+    /// Only [`run`](Relay::run) holds them strongly, so the port is free once it returns.
+    endpoints: Arc<Vec<quinn::Endpoint>>,
     shared: Arc<Shared>,
     cert_sha256: [u8; 32],
     local_addr: SocketAddr,
@@ -81,7 +82,7 @@ pub struct Relay {
 #[derive(Clone)]
 pub struct RelayHandle {
     shared: Arc<Shared>,
-    endpoints: Vec<quinn::Endpoint>,
+    endpoints: std::sync::Weak<Vec<quinn::Endpoint>>,
 }
 
 impl RelayHandle {
@@ -100,12 +101,12 @@ impl RelayHandle {
         self.shared.metrics.render()
     }
 
-    /// Open connections on each endpoint ([`RelayConfig::endpoints`]), in binding order.
+    /// Open connections on each endpoint ([`RelayConfig::endpoints`]), in binding order;
+    /// empty once the relay has stopped.
     pub fn connections_per_endpoint(&self) -> Vec<usize> {
-        self.endpoints
-            .iter()
-            .map(quinn::Endpoint::open_connections)
-            .collect()
+        self.endpoints.upgrade().map_or_else(Vec::new, |eps| {
+            eps.iter().map(quinn::Endpoint::open_connections).collect()
+        })
     }
 }
 
@@ -189,7 +190,7 @@ impl Relay {
             config.dump_dir.clone(),
         ));
         Ok(Relay {
-            endpoints,
+            endpoints: Arc::new(endpoints),
             shared,
             cert_sha256,
             local_addr,
@@ -221,7 +222,7 @@ impl Relay {
     pub fn handle(&self) -> RelayHandle {
         RelayHandle {
             shared: self.shared.clone(),
-            endpoints: self.endpoints.clone(),
+            endpoints: Arc::downgrade(&self.endpoints),
         }
     }
 
@@ -287,15 +288,20 @@ impl Relay {
         // Not ready from here on (SPEC §7.11): `/readyz` answers 503.
         shared.metrics.draining.store(true, Relaxed);
         drain(&mut incoming, &shared, drain_for).await;
-        for a in acceptors {
+        // The acceptors hold endpoint handles: wait until they are gone, so that the sockets
+        // close when `run` returns (a restarted relay rebinds the port at once).
+        for a in &acceptors {
             a.abort();
+        }
+        for a in acceptors {
+            let _ = a.await;
         }
         tracing::info!("shutting down");
         let open = shared.conns.load(Relaxed) as u64;
         for _ in 0..open {
             shared.metrics.closed(ErrorCode::SHUTTING_DOWN);
         }
-        for endpoint in &endpoints {
+        for endpoint in endpoints.iter() {
             endpoint.close(
                 quinn::VarInt::from_u32(ErrorCode::SHUTTING_DOWN.0),
                 b"relay shutting down",
@@ -309,7 +315,7 @@ impl Relay {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let idle = async {
-            for endpoint in &endpoints {
+            for endpoint in endpoints.iter() {
                 endpoint.wait_idle().await;
             }
         };

@@ -353,3 +353,23 @@ async fn a_draining_relay_says_going_away_refuses_newcomers_and_ends_when_empty(
         "the drain ended when the relay was empty"
     );
 }
+
+/// A stopped relay frees its port when `shutdown` returns, even while someone keeps its
+/// handle: an operator restarting it (or a test) rebinds the same address at once. Broke when
+/// the handle and the accept tasks held endpoint clones past `run`.
+#[tokio::test]
+async fn a_stopped_relay_frees_its_port_at_once() {
+    for endpoints in [1, 3] {
+        let r = relay(|c| c.endpoints = endpoints).await;
+        let (c, _ev) = client(&r).await;
+        c.join("alpha").await.unwrap();
+        let (addr, handle) = (r.addr, r.handle.clone());
+        assert_eq!(handle.connections_per_endpoint().iter().sum::<usize>(), 1);
+        r.shutdown().await.unwrap();
+        assert!(handle.connections_per_endpoint().is_empty());
+        let mut cfg = hush_relay::RelayConfig::new(addr);
+        cfg.endpoints = endpoints;
+        let again = hush_relay::Relay::bind(cfg).await;
+        assert!(again.is_ok(), "endpoints={endpoints}: {:?}", again.err());
+    }
+}
