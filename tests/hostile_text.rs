@@ -51,9 +51,12 @@ fn read(path: &Path) -> String {
 }
 
 /// Waits (bounded by [`GUARD`]) until `path` holds `n` lines satisfying `pred`.
+/// Waits for `n` complete lines (ended by a newline: a child may be half-way through writing
+/// one) that `pred` accepts.
 async fn wait_lines(path: &Path, n: usize, pred: impl Fn(&str) -> bool) {
     let start = Instant::now();
-    while read(path).lines().filter(|l| pred(l)).count() < n {
+    let complete = |t: String| t[..t.rfind('\n').map_or(0, |i| i + 1)].to_owned();
+    while complete(read(path)).lines().filter(|l| pred(l)).count() < n {
         assert!(
             start.elapsed() < GUARD * 2,
             "{n} matching lines never appeared in {path:?}:\n{}",

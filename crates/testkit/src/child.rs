@@ -61,7 +61,9 @@ pub fn wait_for_lines(path: &Path, needle: &str, n: usize, within: Duration) {
     let start = Instant::now();
     loop {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.lines().filter(|l| l.contains(needle)).count() >= n {
+        // Complete lines only: the child may be half-way through writing one.
+        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        if complete.lines().filter(|l| l.contains(needle)).count() >= n {
             return;
         }
         assert!(
