@@ -61,4 +61,28 @@ pub enum FrameError {
     /// The AEAD refused the input (e.g. a frame larger than the AEAD allows).
     #[error("frame too large for the AEAD")]
     TooLarge,
+    /// Sender authentication (SPEC §14): the frame opened under the key of `kid`'s sender, but
+    /// that sender's identity does not vouch for it (its vouch names another frame for this
+    /// counter, or its signature does not verify): another member forged it.
+    #[error(
+        "forged frame: key id {kid}, ctr {ctr} claims a sender whose identity does not vouch for it"
+    )]
+    Forged {
+        /// The key id the frame claims (so its claimed sender).
+        kid: u64,
+        /// Its counter.
+        ctr: u64,
+    },
+    /// Sender authentication: the counter is further ahead of the sender's latest vouch than a
+    /// receiver tracks (`AUTH_WINDOW`), so it cannot be vouched for; refused, nothing moved.
+    #[error("frame too far ahead of its sender's vouches (kid {kid}, ctr {ctr})")]
+    Unvouched {
+        /// Key id of the frame.
+        kid: u64,
+        /// Counter of the frame.
+        ctr: u64,
+    },
+    /// A vouch (SPEC §14.2) that does not parse.
+    #[error("malformed vouch: {0}")]
+    BadVouch(&'static str),
 }

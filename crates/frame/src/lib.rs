@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod auth;
 mod backend;
 mod buffer;
 mod error;
@@ -34,6 +35,7 @@ mod suite;
 #[allow(clippy::unwrap_used)]
 mod vectors_test;
 
+pub use auth::{Forgery, SenderAuth, VouchList, VouchOutcome, Voucher, frame_digest};
 pub use backend::backend_name;
 pub use buffer::FrameBuffer;
 pub use error::FrameError;

@@ -4,6 +4,7 @@ use std::fmt;
 
 use hush_wire::sframe_header::Header;
 
+use crate::auth::{self, Forgery, MAX_FORGERY_REPORTS, MediaVerdict, SenderAuth, SenderRecord};
 use crate::buffer::FrameBuffer;
 use crate::key::{self, BaseKey, FrameKey};
 use crate::replay::{Refused, ReplayWindow};
@@ -22,12 +23,29 @@ pub struct Opened {
     pub kid: u64,
     /// Counter of the frame.
     pub ctr: u64,
+    /// Whether the sender's identity vouched for it (SPEC §14); [`SenderAuth::Group`] for a key
+    /// added with [`Opener::add_key`].
+    pub auth: SenderAuth,
 }
 
 struct ReceiverKey {
     suite: CipherSuite,
     key: FrameKey,
+    /// Accepted counters. For a sender-authenticated key, only frames its sender vouched for or
+    /// signed are committed here, so a forgery never moves it.
     window: ReplayWindow,
+    /// Sender authentication (SPEC §14), for keys added with [`Opener::add_sender_key`].
+    auth: Option<SenderRecord>,
+}
+
+impl ReceiverKey {
+    /// Commits `ctr` unless it is already below the window (where its bit would stand for a
+    /// newer counter).
+    fn commit_if_current(&mut self, ctr: u64) {
+        if self.window.check(ctr).is_ok() {
+            self.window.commit(ctr);
+        }
+    }
 }
 
 /// The installed keys, sorted by KID, with the slot of the last KID found.
@@ -93,6 +111,9 @@ pub struct Opener {
     keys: KeyTable,
     window: u64,
     aad: Vec<u8>,
+    /// Frames delivered before their vouch that it showed were forged, until taken.
+    forgeries: Vec<Forgery>,
+    forgeries_dropped: u64,
 }
 
 impl Default for Opener {
@@ -108,6 +129,8 @@ impl Opener {
             keys: KeyTable::default(),
             window: DEFAULT_REPLAY_WINDOW,
             aad: Vec::new(),
+            forgeries: Vec::new(),
+            forgeries_dropped: 0,
         }
     }
 
@@ -136,11 +159,39 @@ impl Opener {
         suite: CipherSuite,
         base_key: BaseKey,
     ) -> Result<(), FrameError> {
+        self.insert(kid, suite, &base_key, false)
+    }
+
+    /// As [`add_key`](Self::add_key), for a key whose sender vouches for its frames (SPEC §14):
+    /// media frames are delivered as [`SenderAuth::Pending`] until the sender's vouch arrives
+    /// ([`vouch`](Self::vouch)) and as [`SenderAuth::Vouched`] after it; a frame the vouch does
+    /// not name is [`FrameError::Forged`]; only vouched frames and signed messages
+    /// ([`open_signed`](Self::open_signed)) move the replay window.
+    ///
+    /// # Errors
+    /// As [`add_key`](Self::add_key).
+    pub fn add_sender_key(
+        &mut self,
+        kid: u64,
+        suite: CipherSuite,
+        base_key: BaseKey,
+    ) -> Result<(), FrameError> {
+        self.insert(kid, suite, &base_key, true)
+    }
+
+    fn insert(
+        &mut self,
+        kid: u64,
+        suite: CipherSuite,
+        base_key: &BaseKey,
+        sender_auth: bool,
+    ) -> Result<(), FrameError> {
         let window = self.window;
         let inserted = self.keys.insert_new(kid, || ReceiverKey {
             suite,
-            key: FrameKey::new(suite, kid, &base_key),
+            key: FrameKey::new(suite, kid, base_key),
             window: ReplayWindow::new(window),
+            auth: sender_auth.then(SenderRecord::default),
         });
         if inserted {
             Ok(())
@@ -170,7 +221,9 @@ impl Opener {
     /// # Errors
     /// [`FrameError::Header`], [`FrameError::Truncated`], [`FrameError::UnknownKid`],
     /// [`FrameError::Replay`], [`FrameError::TooOld`] leave `buf` untouched;
-    /// [`FrameError::Authentication`] leaves it unspecified.
+    /// [`FrameError::Authentication`] leaves it unspecified, and so do the refusals of a
+    /// sender-authenticated key that come after decryption ([`FrameError::Forged`],
+    /// [`FrameError::Unvouched`], and a replay of a frame delivered before its vouch).
     #[inline]
     pub fn open<B: FrameBuffer + ?Sized>(
         &mut self,
@@ -199,6 +252,140 @@ impl Opener {
         Ok((opened, &mut frame[start..start + len]))
     }
 
+    /// Opens a signed message (SPEC §14.3) in place, as [`open`](Self::open), and commits its
+    /// counter only if `verify(opened, plaintext)` says the claimed sender signed it. For a
+    /// sender-authenticated key, frames delivered earlier under the same counter are then known
+    /// to be forged (reported by [`take_forgeries`](Self::take_forgeries)).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); [`FrameError::Forged`] when `verify` refuses (the buffer is then
+    /// unspecified and nothing was committed).
+    pub fn open_signed<B: FrameBuffer + ?Sized>(
+        &mut self,
+        metadata: &[u8],
+        buf: &mut B,
+        verify: impl FnOnce(&Opened, &[u8]) -> bool,
+    ) -> Result<Opened, FrameError> {
+        let frame = buf.as_mut_slice();
+        let (header, h) = Header::decode(frame)?;
+        let Header { kid, ctr } = header;
+        let rk = self.keys.get_mut(kid).ok_or(FrameError::UnknownKid(kid))?;
+        Self::precheck(rk, kid, ctr, frame.len(), h)?;
+        if let Some(rec) = &rk.auth {
+            rec.check_signed(kid, ctr)?;
+        }
+        let len = Self::decrypt(rk, &mut self.aad, metadata, frame, h, ctr)?;
+        let opened = Opened {
+            kid,
+            ctr,
+            auth: if rk.auth.is_some() {
+                SenderAuth::Vouched
+            } else {
+                SenderAuth::Group
+            },
+        };
+        if !verify(&opened, &frame[h..h + len]) {
+            return Err(FrameError::Forged { kid, ctr });
+        }
+        rk.window.commit(ctr);
+        if let Some(rec) = &mut rk.auth {
+            for _ in 0..rec.on_signed(ctr) {
+                push_forgery(
+                    &mut self.forgeries,
+                    &mut self.forgeries_dropped,
+                    Forgery { kid, ctr },
+                );
+            }
+        }
+        buf.keep_range(h, len);
+        Ok(opened)
+    }
+
+    /// Applies a vouch of `kid`'s sender that verified (SPEC §14.4): frames delivered as
+    /// [`SenderAuth::Pending`] that it names are committed; those it does not name are reported
+    /// as forgeries ([`take_forgeries`](Self::take_forgeries)); frames still to come under its
+    /// counters must match it.
+    ///
+    /// # Errors
+    /// [`FrameError::UnknownKid`] without a key for `kid`. A key that is not
+    /// sender-authenticated ignores vouches.
+    pub fn vouch(
+        &mut self,
+        kid: u64,
+        list: &auth::VouchList,
+    ) -> Result<auth::VouchOutcome, FrameError> {
+        let rk = self.keys.get_mut(kid).ok_or(FrameError::UnknownKid(kid))?;
+        let Some(mut rec) = rk.auth.take() else {
+            return Ok(auth::VouchOutcome::default());
+        };
+        let (forgeries, dropped) = (&mut self.forgeries, &mut self.forgeries_dropped);
+        let out = rec.on_vouch(
+            list,
+            |ctr| rk.commit_if_current(ctr),
+            |ctr| push_forgery(forgeries, dropped, Forgery { kid, ctr }),
+        );
+        rk.auth = Some(rec);
+        Ok(out)
+    }
+
+    /// Takes the forgeries detected after delivery since the last call (at most
+    /// [`MAX_FORGERY_REPORTS`](auth::MAX_FORGERY_REPORTS) are held), and how many more were
+    /// detected but not held.
+    pub fn take_forgeries(&mut self) -> (Vec<Forgery>, u64) {
+        (
+            std::mem::take(&mut self.forgeries),
+            std::mem::take(&mut self.forgeries_dropped),
+        )
+    }
+
+    /// Bytes of sender-authentication state held for all keys (SPEC §14.4: at most
+    /// `AUTH_WINDOW` slots per sender key that has received a frame).
+    pub fn sender_auth_bytes(&self) -> usize {
+        self.keys
+            .slots
+            .iter()
+            .filter_map(|(_, rk)| rk.auth.as_ref().map(SenderRecord::bytes))
+            .sum()
+    }
+
+    /// Length and replay checks before any decryption.
+    #[inline]
+    fn precheck(
+        rk: &ReceiverKey,
+        kid: u64,
+        ctr: u64,
+        len: usize,
+        h: usize,
+    ) -> Result<(), FrameError> {
+        let min = h + rk.suite.tag_len();
+        if len < min {
+            return Err(FrameError::Truncated { len, min });
+        }
+        rk.window.check(ctr).map_err(|r| match r {
+            Refused::Replay => FrameError::Replay { kid, ctr },
+            Refused::TooOld => FrameError::TooOld { kid, ctr },
+        })
+    }
+
+    /// Decrypts `frame[h..]` in place; returns the plaintext length.
+    #[inline]
+    fn decrypt(
+        rk: &ReceiverKey,
+        scratch: &mut Vec<u8>,
+        metadata: &[u8],
+        frame: &mut [u8],
+        h: usize,
+        ctr: u64,
+    ) -> Result<usize, FrameError> {
+        let (hdr, body) = frame.split_at_mut(h);
+        let aad = key::aad(scratch, hdr, metadata);
+        let nonce = rk.key.nonce(ctr);
+        rk.key
+            .aead
+            .open(&nonce, aad, body)
+            .map_err(|_| FrameError::Authentication)
+    }
+
     /// Checks, decrypts in place, commits; returns where the plaintext is in `frame`.
     #[inline]
     fn open_at(
@@ -209,27 +396,29 @@ impl Opener {
         let (header, h) = Header::decode(frame)?;
         let Header { kid, ctr } = header;
         let rk = self.keys.get_mut(kid).ok_or(FrameError::UnknownKid(kid))?;
-        let min = h + rk.suite.tag_len();
-        if frame.len() < min {
-            return Err(FrameError::Truncated {
-                len: frame.len(),
-                min,
-            });
+        Self::precheck(rk, kid, ctr, frame.len(), h)?;
+        // Sender authentication: the digest of the sealed frame, before it is decrypted.
+        let digest = rk.auth.as_ref().map(|_| auth::frame_digest(frame));
+        let len = Self::decrypt(rk, &mut self.aad, metadata, frame, h, ctr)?;
+        let auth = match (&mut rk.auth, digest) {
+            (Some(rec), Some(d)) => match rec.on_media(kid, ctr, d) {
+                MediaVerdict::Deliver(a) => a,
+                MediaVerdict::Refuse(e) => return Err(e),
+            },
+            _ => SenderAuth::Group,
+        };
+        if auth != SenderAuth::Pending {
+            rk.window.commit(ctr);
         }
-        rk.window.check(ctr).map_err(|r| match r {
-            Refused::Replay => FrameError::Replay { kid, ctr },
-            Refused::TooOld => FrameError::TooOld { kid, ctr },
-        })?;
-        let (hdr, body) = frame.split_at_mut(h);
-        let aad = key::aad(&mut self.aad, hdr, metadata);
-        let nonce = rk.key.nonce(ctr);
-        let len = rk
-            .key
-            .aead
-            .open(&nonce, aad, body)
-            .map_err(|_| FrameError::Authentication)?;
-        rk.window.commit(ctr);
-        Ok((Opened { kid, ctr }, h, len))
+        Ok((Opened { kid, ctr, auth }, h, len))
+    }
+}
+
+fn push_forgery(to: &mut Vec<Forgery>, dropped: &mut u64, f: Forgery) {
+    if to.len() < MAX_FORGERY_REPORTS {
+        to.push(f);
+    } else {
+        *dropped += 1;
     }
 }
 

@@ -69,7 +69,7 @@ proptest! {
         prop_assert_eq!(&plain_in_place.0, &reference);
 
         // Every way of opening gives the payload back (each opener sees the frame once).
-        let want = hush_frame::Opened { kid, ctr };
+        let want = hush_frame::Opened { kid, ctr, auth: hush_frame::SenderAuth::Group };
         prop_assert_eq!(opener(suite, kid).open(&metadata, &mut v).unwrap(), want);
         prop_assert_eq!(&v, &payload);
         prop_assert_eq!(opener(suite, kid).open(&metadata, &mut bm).unwrap(), want);

@@ -120,6 +120,10 @@ impl Identity {
         IdentityKey(self.signing.verifying_key().to_bytes())
     }
 
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
     /// Signs `body` for `room` (SPEC §8.2).
     pub(crate) fn sign(&self, room: &str, body: &[u8]) -> [u8; 64] {
         self.signing.sign(&signed_input(room, body)).to_bytes()

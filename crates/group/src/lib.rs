@@ -28,6 +28,7 @@ mod member;
 pub mod message;
 pub mod names;
 pub mod schedule;
+pub mod sender_auth;
 
 pub use code::{roster_hash, security_code};
 pub use error::{DecodeError, GroupError, NameError};
