@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod auth_checks;
 pub mod frame_checks;
 pub mod group_checks;
 pub mod wire_checks;

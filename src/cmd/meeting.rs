@@ -251,6 +251,8 @@ pub(crate) fn print_session_event(ev: &MeetingEvent) -> anyhow::Result<bool> {
             }
         }
         MeetingEvent::Reconnected => eprintln!("reconnected"),
+        // Another member's forgery in someone's name (SPEC §14): the line escapes the name.
+        MeetingEvent::Forged(f) => eprintln!("forged {f}"),
         MeetingEvent::SendFailed(f) => {
             // Sizes and our own message types: no text from outside but the network's error.
             eprintln!("cannot send {}", Escaped(&f.to_string()));

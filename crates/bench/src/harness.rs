@@ -77,7 +77,7 @@ pub fn run(mode: Mode, w: &Workload, progress: &mut dyn FnMut(f64)) -> anyhow::R
         sink: sink.addr(),
     });
     let result = client_rt.block_on(drive(mode, w, &server, side, progress));
-    let (drops, send_calls, datagrams) = server.counters();
+    let (drops, send_calls, datagrams, bytes) = server.counters();
     server_rt.block_on(server.stop());
     client_rt.shutdown_timeout(Duration::from_secs(1));
     server_rt.shutdown_timeout(Duration::from_secs(1));
@@ -89,6 +89,10 @@ pub fn run(mode: Mode, w: &Workload, progress: &mut dyn FnMut(f64)) -> anyhow::R
     r.server_drops = drops;
     r.server_send_calls = send_calls;
     r.server_datagrams = datagrams;
+    r.server_bytes = bytes;
+    if mode == Mode::E2eeAuth {
+        r.ed25519 = Some(crate::Ed25519Cost::measure(w.frame_size, 2000));
+    }
     if let (Some(c), Some(s)) = (&mut r.connector, sink_counts) {
         c.sink_datagrams = s.datagrams;
         c.sink_bytes = s.bytes;
@@ -158,19 +162,25 @@ impl Server {
         }
     }
 
-    /// Frames it dropped, its UDP send system calls and the datagrams they carried.
-    fn counters(&self) -> (u64, u64, u64) {
+    /// Frames it dropped, its UDP send system calls, the datagrams they carried and their
+    /// bytes.
+    fn counters(&self) -> (u64, u64, u64, u64) {
         match self {
             Server::Hush(r) => {
                 let st = r.handle.stats();
                 tracing::debug!(?st, "relay counters");
-                (st.drops, st.udp_send_calls, st.udp_datagrams_sent)
+                (
+                    st.drops,
+                    st.udp_send_calls,
+                    st.udp_datagrams_sent,
+                    st.udp_bytes_sent,
+                )
             }
             Server::Quinn(q) => {
                 let (calls, datagrams) = q.udp.snapshot();
-                (0, calls, datagrams)
+                (0, calls, datagrams, q.udp.bytes_sent())
             }
-            Server::None => (0, 0, 0),
+            Server::None => (0, 0, 0, 0),
         }
     }
 
@@ -336,7 +346,7 @@ async fn connect_all(
             // Let the forwarder register every connection before the first frame.
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        (Mode::E2ee | Mode::Transport | Mode::Connector, Some((addr, pin))) => {
+        (Mode::E2ee | Mode::E2eeAuth | Mode::Transport | Mode::Connector, Some((addr, pin))) => {
             // Participant 0 hosts (admits everyone automatically, and connectors in connector
             // mode); each join starts a new epoch (SPEC §8), so wait until everyone holds the
             // keys of a roster listing all (the connector included).
@@ -346,6 +356,7 @@ async fn connect_all(
                     MeetingConfig::new(addr, TrustAnchor::Sha256(pin), ROOM, format!("p{i}"))?;
                 cfg.suite = w.suite;
                 cfg.event_capacity = INBOX;
+                cfg.sender_auth = mode == Mode::E2eeAuth;
                 // Transport mode is opted into explicitly, and nobody hosts there (SPEC §12.5).
                 cfg.allow_transport = mode == Mode::Transport;
                 if i == 0 && mode != Mode::Transport {
@@ -442,7 +453,7 @@ fn raw_reader(conn: quinn::Connection) -> mpsc::Receiver<Bytes> {
 fn sealing(mode: Mode, w: &Workload) -> Sealing {
     match mode {
         Mode::Sframe => Sealing::Sealed(w.suite),
-        Mode::E2ee | Mode::Transport | Mode::Connector => Sealing::Meeting,
+        Mode::E2ee | Mode::E2eeAuth | Mode::Transport | Mode::Connector => Sealing::Meeting,
         _ => Sealing::Plain,
     }
 }
@@ -619,8 +630,10 @@ async fn drive(
         server_drops: 0,
         connector,
         attempts: 1,
+        ed25519: None,
         server_send_calls: 0,
         server_datagrams: 0,
+        server_bytes: 0,
     })
 }
 

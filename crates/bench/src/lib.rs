@@ -45,21 +45,26 @@ pub enum Mode {
     Sframe,
     /// The hush relay in transport mode: keys issued by the relay's key service (2020 model).
     Transport,
-    /// The hush relay, `hush_client::Meeting` clients: keys made by the host, sealed end to end.
+    /// The hush relay, `hush_client::Meeting` clients: keys made by the host, sealed end to end
+    /// (sender authentication off: what group-only SFrame costs).
     E2ee,
+    /// e2ee with sender authentication (SPEC §14, the clients' default): data signed, media
+    /// vouched for in signed batches.
+    E2eeAuth,
     /// e2ee plus a connector that decrypts and re-emits to a UDP sink.
     Connector,
 }
 
 impl Mode {
     /// Every mode, in the order `all` runs them.
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 8] = [
         Mode::UdpFloor,
         Mode::QuinnMin,
         Mode::Plain,
         Mode::Sframe,
         Mode::Transport,
         Mode::E2ee,
+        Mode::E2eeAuth,
         Mode::Connector,
     ];
 
@@ -72,6 +77,7 @@ impl Mode {
             Mode::Sframe => "sframe",
             Mode::Transport => "transport",
             Mode::E2ee => "e2ee",
+            Mode::E2eeAuth => "e2ee-auth",
             Mode::Connector => "connector",
         }
     }
@@ -350,8 +356,53 @@ pub struct RunResult {
     pub server_send_calls: u64,
     /// The datagrams those calls carried.
     pub server_datagrams: u64,
+    /// Their UDP payload bytes: what the server put on the wire, sender authentication's
+    /// vouches included.
+    pub server_bytes: u64,
     /// Runs of this mode it took to land in the `--regime` asked for (1 without it).
     pub attempts: u32,
+    /// `e2ee-auth` only: what signing and verifying every frame with Ed25519 (Orange Meets'
+    /// scheme) would cost here, measured right after the run on this workload's frame size.
+    pub ed25519: Option<Ed25519Cost>,
+}
+
+/// The cost of one Ed25519 signature and verification per frame (microseconds each).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ed25519Cost {
+    /// Signing one frame.
+    pub sign_us: f64,
+    /// Verifying one frame.
+    pub verify_us: f64,
+}
+
+impl Ed25519Cost {
+    /// Times `rounds` signatures and verifications of a `size`-byte frame (the data-message
+    /// signature of SPEC §14.3, the same primitive a per-frame scheme would use).
+    pub fn measure(size: usize, rounds: u32) -> Ed25519Cost {
+        let id = hush_group::Identity::from_secret_bytes(&[7; 32]);
+        let pk = id.public();
+        let body = vec![0x5a; size];
+        let t = std::time::Instant::now();
+        let mut sig = [0u8; 64];
+        for i in 0..rounds {
+            sig = id.sign_data("bench", 1, u64::from(i), &body);
+        }
+        let sign = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        let mut ok = 0u32;
+        for _ in 0..rounds {
+            ok += u32::from(pk.verify_data("bench", 1, u64::from(rounds - 1), &body, &sig));
+        }
+        let verify = t.elapsed().as_secs_f64();
+        if ok != rounds {
+            tracing::warn!(ok, rounds, "an Ed25519 signature did not verify");
+        }
+        let per = 1e6 / f64::from(rounds.max(1));
+        Ed25519Cost {
+            sign_us: sign * per,
+            verify_us: verify * per,
+        }
+    }
 }
 
 /// What the connector of a `connector` run did, over the same window as the rest.
@@ -383,6 +434,12 @@ impl RunResult {
             Rate::Max => Regime::Light,
             _ => Regime::Paced,
         }
+    }
+
+    /// UDP payload bytes the server sent per delivered frame (`None` without a counted server).
+    pub fn wire_bytes_per_frame(&self) -> Option<f64> {
+        (self.server_bytes > 0 && self.frames_delivered > 0)
+            .then(|| self.server_bytes as f64 / self.frames_delivered as f64)
     }
 
     /// The server's send system calls per delivered frame, and datagrams per call (`None`

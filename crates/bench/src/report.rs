@@ -48,7 +48,9 @@ pub fn run_json(r: &RunResult) -> Value {
         "loss": round(r.loss(), 6),
         "fanout": w.fanout(),
         "suite": match r.mode {
-            Mode::Sframe | Mode::E2ee | Mode::Transport | Mode::Connector => Value::from(w.suite.name()),
+            Mode::Sframe | Mode::E2ee | Mode::E2eeAuth | Mode::Transport | Mode::Connector => {
+                Value::from(w.suite.name())
+            }
             _ => Value::Null,
         },
         "frames_bad": r.frames_bad,
@@ -58,8 +60,16 @@ pub fn run_json(r: &RunResult) -> Value {
         "regime": r.regime().name(),
         "regime_attempts": r.attempts,
         "relay_send_calls_per_frame": r.send_calls().map(|c| round(c.0, 3)),
+        "relay_wire_bytes_per_frame": r.wire_bytes_per_frame().map(|b| round(b, 1)),
         "relay_datagrams_per_send": r.send_calls().map(|c| round(c.1, 2)),
     });
+    if let (Some(e), Some(obj)) = (&r.ed25519, v.as_object_mut()) {
+        obj.insert("ed25519_sign_us".into(), Value::from(round(e.sign_us, 2)));
+        obj.insert(
+            "ed25519_verify_us".into(),
+            Value::from(round(e.verify_us, 2)),
+        );
+    }
     if let (Some(c), Some(obj)) = (&r.connector, v.as_object_mut()) {
         let cpu = if c.frames_bridged == 0 {
             0.0
@@ -197,6 +207,18 @@ pub fn ratios(runs: &[RunResult]) -> Vec<String> {
     let udp = get(Mode::UdpFloor);
     let transport = get(Mode::Transport);
     let connector = get(Mode::Connector);
+    let auth = get(Mode::E2eeAuth);
+    let client_per_frame = |r: &RunResult| r.cpu_per_1000().1;
+    ratio(
+        "client CPU per frame e2ee-auth/e2ee",
+        auth.map(client_per_frame),
+        e2ee.map(client_per_frame),
+    );
+    ratio(
+        "wire bytes per frame e2ee-auth/e2ee",
+        auth.and_then(RunResult::wire_bytes_per_frame),
+        e2ee.and_then(RunResult::wire_bytes_per_frame),
+    );
     ratio(
         "goodput e2ee/plain",
         e2ee.map(RunResult::goodput_mb_s),
@@ -246,6 +268,22 @@ pub fn ratios(runs: &[RunResult]) -> Vec<String> {
         out.push(format!(
             "p50 latency e2ee - plain: {:+.1} µs",
             e.latency_us[0] - p.latency_us[0]
+        ));
+    }
+    if let (Some(a), Some(e)) = (auth, e2ee) {
+        out.push(format!(
+            "p50 latency e2ee-auth - e2ee: {:+.1} µs",
+            a.latency_us[0] - e.latency_us[0]
+        ));
+    }
+    if let (Some(a), Some(ed)) = (auth, auth.and_then(|a| a.ed25519.as_ref())) {
+        let (_, clients) = a.cpu_per_1000();
+        out.push(format!(
+            "per-frame Ed25519 instead (measured in this run): sign {:.1} µs + verify {:.1} µs \
+             per frame and receiver, vs e2ee-auth clients' {:.1} µs per delivered frame in all",
+            ed.sign_us,
+            ed.verify_us,
+            clients * 1000.0
         ));
     }
     out

@@ -8,13 +8,18 @@
 use bytes::BytesMut;
 use hush_frame::FrameBuffer;
 
-pub use hush_session::blob::{CLASS_DATA, CLASS_GROUP, CLASS_ISSUED};
+pub use hush_session::blob::{CLASS_DATA, CLASS_GROUP, CLASS_ISSUED, CLASS_SIGNED_DATA};
 /// SFrame metadata (authenticated, not sent) of every data message.
 pub const DATA_AAD: &[u8] = b"hush 1.0 data";
+/// SFrame metadata of every signed data message (SPEC §14.3): a relay that turns `0xD2` into
+/// `0xD1` (or back) makes the message fail to open.
+pub const SIGNED_DATA_AAD: &[u8] = b"hush 1.0 signed data";
 /// Largest SFrame overhead: a 17-byte header and a 16-byte tag.
 const SFRAME_OVERHEAD: usize = 17 + 16;
-/// Largest data payload: a blob holds the class byte, the SFrame overhead and the kind byte.
-pub const MAX_DATA_PAYLOAD: usize = hush_wire::MAX_BLOB_SIZE - 1 - SFRAME_OVERHEAD - 1;
+/// Largest data payload: a blob holds the class byte, the SFrame overhead, the kind byte and
+/// (sender authentication, SPEC §14.3) a 64-byte signature.
+pub const MAX_DATA_PAYLOAD: usize =
+    hush_wire::MAX_BLOB_SIZE - 1 - SFRAME_OVERHEAD - 1 - hush_group::sender_auth::SIGNATURE_LEN;
 
 /// The kind byte of a data message (SPEC §11.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,7 +38,10 @@ pub enum DataKind {
     FileStart,
     /// The end of a file transfer: transfer id, SHA-256 of the content. Wire value `0x06`.
     FileEnd,
-    /// Any other kind byte (`0x00` and `0x07..=0xFF`), delivered as is.
+    /// A sender's vouch for its media frames (SPEC §14.2). Wire value `0x07`. Consumed by the
+    /// receive path, never delivered.
+    Vouch,
+    /// Any other kind byte (`0x00` and `0x08..=0xFF`), delivered as is.
     Other(u8),
 }
 
@@ -47,6 +55,7 @@ impl DataKind {
             DataKind::FileChunk => 0x04,
             DataKind::FileStart => 0x05,
             DataKind::FileEnd => 0x06,
+            DataKind::Vouch => 0x07,
             DataKind::Other(b) => b,
         }
     }
@@ -60,6 +69,7 @@ impl DataKind {
             0x04 => DataKind::FileChunk,
             0x05 => DataKind::FileStart,
             0x06 => DataKind::FileEnd,
+            0x07 => DataKind::Vouch,
             other => DataKind::Other(other),
         }
     }
@@ -83,7 +93,9 @@ impl FrameBuffer for AfterClassByte<'_> {
 
 /// A data message's unsealed blob: `0xD1 ‖ kind ‖ payload`, with room for the SFrame overhead.
 pub(crate) fn data_plaintext(kind: DataKind, payload: &[u8]) -> BytesMut {
-    let mut b = BytesMut::with_capacity(2 + payload.len() + SFRAME_OVERHEAD);
+    let mut b = BytesMut::with_capacity(
+        2 + payload.len() + SFRAME_OVERHEAD + hush_group::sender_auth::SIGNATURE_LEN,
+    );
     b.extend_from_slice(&[CLASS_DATA, kind.to_u8()]);
     b.extend_from_slice(payload);
     b

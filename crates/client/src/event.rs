@@ -8,6 +8,7 @@ use hush_group::{IdentityKey, RosterView};
 
 use crate::blob::DataKind;
 
+pub use hush_frame::SenderAuth;
 pub use hush_session::{AdmissionRequest, E2eeStatus, EndReason, Refusal, SendFailure};
 
 /// A decrypted media frame.
@@ -25,8 +26,57 @@ pub struct MediaFrame {
     pub epoch: u64,
     /// SFrame counter.
     pub ctr: u64,
+    /// Whether the sender's identity had vouched for this frame when it was delivered (SPEC
+    /// §14): [`SenderAuth::Pending`] frames are delivered before their vouch (within at most
+    /// 64 frames or 1 s of the sender's), and a [`MeetingEvent::Forged`] follows if the vouch
+    /// shows one was forged. A frame delivered as pending is never re-delivered as vouched.
+    pub auth: SenderAuth,
     /// The plaintext.
     pub payload: Bytes,
+}
+
+/// Something forged in another member's name (SPEC §14): a member holds every sender's SFrame
+/// key of the epoch, but not their identity keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forgery {
+    /// The roster index the forgery claims.
+    pub sender: u16,
+    /// That member's display name. Another party's text: escape it before printing.
+    pub sender_name: Arc<str>,
+    /// That member's identity key from the host-signed roster.
+    pub sender_identity: Option<IdentityKey>,
+    /// Epoch of the key it was sealed under.
+    pub epoch: u64,
+    /// Its SFrame counter.
+    pub ctr: u64,
+    /// What it claimed to be: `"media frame"`, `"chat message"`, `"file chunk"`, ...
+    pub what: &'static str,
+    /// True if it had been delivered (as [`SenderAuth::Pending`] media) before the claimed
+    /// sender's vouch showed it forged; false if it was refused before delivery.
+    pub delivered: bool,
+}
+
+impl std::fmt::Display for Forgery {
+    /// One line; the name is escaped (SPEC §8.10).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let who = self
+            .sender_identity
+            .map(|k| k.to_hex()[..8].to_owned())
+            .unwrap_or_else(|| format!("#{}", self.sender));
+        write!(
+            f,
+            "{} in the name of \"{}\" ({who}), epoch {} ctr {}: {}",
+            self.what,
+            self.sender_name.escape_debug(),
+            self.epoch,
+            self.ctr,
+            if self.delivered {
+                "delivered before the sender's vouch, which names another frame"
+            } else {
+                "refused, the sender's identity does not vouch for it"
+            }
+        )
+    }
 }
 
 /// A decrypted data message (chat, reaction, poll, file chunk; SPEC §11.2).
@@ -61,6 +111,9 @@ pub enum MeetingEvent {
     Media(MediaFrame),
     /// A data message opened.
     Data(DataMessage),
+    /// A frame or data message forged in another member's name (SPEC §14), refused or (media
+    /// delivered before its vouch) detected; counted in `Stats::forged`.
+    Forged(Forgery),
     /// Host, [`crate::Admit::Ask`]: someone asks to join.
     AdmissionRequest(AdmissionRequest),
     /// Host: a join request refused by policy (a connector under [`crate::Admit::Auto`]

@@ -44,11 +44,11 @@ pub use config::{
 };
 pub use error::MeetingError;
 pub use event::{
-    AdmissionRequest, DataMessage, E2eeStatus, EndReason, MediaFrame, MeetingEvent, Refusal,
-    SendFailure,
+    AdmissionRequest, DataMessage, E2eeStatus, EndReason, Forgery, MediaFrame, MeetingEvent,
+    Refusal, SendFailure, SenderAuth,
 };
 pub use hush_group::DenyReason;
 pub use lanes::{CONTROL_CAPACITY, MeetingEvents};
-pub use meeting::Meeting;
+pub use meeting::{Forge, Meeting};
 pub use net::{MediaPath, TrustAnchor};
 pub use stats::Stats;

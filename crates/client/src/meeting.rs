@@ -17,7 +17,7 @@ use hush_group::RosterView;
 use hush_wire::{RelayMode, Target};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::blob::{AfterClassByte, DATA_AAD, DataKind, MAX_DATA_PAYLOAD, data_plaintext};
+use crate::blob::{DataKind, MAX_DATA_PAYLOAD, data_plaintext};
 use crate::config::MeetingConfig;
 use crate::connect::connect_and_join;
 use crate::driver::{Command, Driver};
@@ -29,10 +29,38 @@ use crate::net::{self, MediaPath};
 use crate::shared::{REKEY_MARGIN, Ready, SealState, Shared, lock};
 use crate::stats::{Counters, Stats};
 
+/// What [`Meeting::forge`] seals in another member's name (test hook).
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub enum Forge {
+    /// A media frame under counter `ctr`.
+    Media {
+        /// The counter.
+        ctr: u64,
+        /// The plaintext.
+        payload: Vec<u8>,
+    },
+    /// A data message under counter `ctr`: unsigned (`0xD1`) or signed with the forger's own
+    /// identity (`0xD2`).
+    Data {
+        /// The counter.
+        ctr: u64,
+        /// Its kind.
+        kind: DataKind,
+        /// Its payload.
+        payload: Vec<u8>,
+        /// Signed (with the wrong identity) or not.
+        signed: bool,
+    },
+}
+
 /// A handle on a joined meeting. Cheap to clone; every clone drives the same meeting.
 #[derive(Clone)]
 pub struct Meeting {
     shared: Arc<Shared>,
+    /// The receive path (for test hooks only; media is opened on the readers). Weak: the
+    /// handle must not keep the event lanes open after the meeting's tasks ended.
+    inbound: std::sync::Weak<Inbound>,
     cmds: mpsc::Sender<Command>,
     relay: SocketAddr,
     is_host: bool,
@@ -57,8 +85,17 @@ impl Meeting {
     pub async fn join(config: MeetingConfig) -> Result<(Meeting, MeetingEvents), MeetingError> {
         config.validate()?;
         let shared = Arc::new(Shared::new());
+        if config.sender_auth {
+            let _ = shared.signer.set(crate::shared::Signer {
+                identity: config.identity.clone(),
+                room: Arc::from(config.room.as_str()),
+            });
+        }
         let (ev_tx, ev_rx) = lanes(config.event_capacity, config.event_bytes, shared.clone());
         let inbound = Arc::new(Inbound::new(shared.clone(), ev_tx.clone()));
+        if config.test_forger {
+            inbound.keys().forge_keys = Some(Default::default());
+        }
         let (conn, net_events, joined) = connect_and_join(
             &config,
             config.relay,
@@ -74,7 +111,7 @@ impl Meeting {
         let driver = Driver::start(
             config,
             shared.clone(),
-            inbound,
+            inbound.clone(),
             conn,
             net_events,
             joined,
@@ -86,6 +123,7 @@ impl Meeting {
         Ok((
             Meeting {
                 shared,
+                inbound: Arc::downgrade(&inbound),
                 cmds: cmd_tx,
                 relay,
                 is_host,
@@ -104,31 +142,48 @@ impl Meeting {
     /// seals for people it does not display); network and frame errors.
     pub async fn send_media(&self, buf: &mut BytesMut) -> Result<MediaPath, MeetingError> {
         let conn = self.shared.conn().ok_or(MeetingError::NotReady)?;
-        self.seal(&[], buf)?;
+        let mut vouches = Vec::new();
+        let mut armed = false;
+        self.with_sealer(|s| {
+            let header = s.sealer.seal(&[], buf)?;
+            let now = self.shared.now_ms();
+            armed = s.vouch_media(self.shared.signer.get(), header.ctr, buf, now, &mut vouches)?;
+            Ok(())
+        })?;
+        if armed {
+            self.shared.vouch_armed.notify_one();
+        }
         Counters::inc(&self.shared.counters.media_sealed);
         let frame = buf.split().freeze();
-        Ok(conn.send_media(frame).await?)
+        let path = conn.send_media(frame).await?;
+        // A vouch follows the frame that completed it (SPEC §14.2), on the reliable path.
+        for v in vouches {
+            Counters::inc(&self.shared.counters.vouches_sent);
+            conn.send_blob(Target::All, v).await?;
+        }
+        Ok(path)
     }
 
-    fn seal<B: hush_frame::FrameBuffer + ?Sized>(
+    /// Runs `f` on the current sending key, then asks for a new epoch when it runs low.
+    fn with_sealer(
         &self,
-        aad: &[u8],
-        buf: &mut B,
-    ) -> Result<u64, MeetingError> {
-        let (epoch, remaining) = {
+        f: impl FnOnce(&mut SealState) -> Result<(), hush_frame::FrameError>,
+    ) -> Result<(), MeetingError> {
+        let remaining = {
             let mut g = lock(&self.shared.sealer);
             let s: &mut SealState = g.as_mut().ok_or(MeetingError::NotReady)?;
-            s.sealer.seal(aad, buf)?;
-            (s.epoch, s.sealer.frames_remaining())
+            f(s)?;
+            s.sealer.frames_remaining()
         };
         if remaining < REKEY_MARGIN && !self.shared.rekey_asked.swap(true, Relaxed) {
             let _ = self.cmds.try_send(Command::KeyRunningOut);
         }
-        Ok(epoch)
+        Ok(())
     }
 
     /// Sends a data message (chat, reaction, poll, file chunk) to everyone in the meeting:
-    /// sealed with this client's sending key, carried on the reliable control path (SPEC §11).
+    /// sealed with this client's sending key and, with sender authentication (SPEC §14), signed
+    /// with its identity key; carried on the reliable control path (SPEC §11).
     ///
     /// # Errors
     /// As [`Meeting::send_media`], and [`MeetingError::DataTooLarge`].
@@ -138,7 +193,7 @@ impl Meeting {
         }
         let conn = self.shared.conn().ok_or(MeetingError::NotReady)?;
         let mut blob = data_plaintext(kind, payload);
-        self.seal(DATA_AAD, &mut AfterClassByte(&mut blob))?;
+        self.with_sealer(|s| s.seal_data(self.shared.signer.get(), &mut blob))?;
         Counters::inc(&self.shared.counters.data_sealed);
         conn.send_blob(Target::All, blob.freeze()).await?;
         Ok(())
@@ -253,6 +308,62 @@ impl Meeting {
     /// room, the connection. Every key is erased.
     pub async fn leave(&self) -> Result<(), MeetingError> {
         self.command(|reply| Command::Leave { reply }).await
+    }
+
+    /// Test hook (a hostile member, SPEC §14 tests; needs `MeetingConfig::test_forger`):
+    /// seals `forge` under the sending key of roster member `victim` of the current epoch (a
+    /// key every member can derive) and returns the bytes, a media frame or a data message
+    /// blob, for the test to send ([`Meeting::send_raw`]) or have a relay inject.
+    #[doc(hidden)]
+    pub fn forge(&self, victim: u16, forge: Forge) -> Result<bytes::Bytes, MeetingError> {
+        let secret = {
+            let inbound = self.inbound.upgrade().ok_or(MeetingError::Closed)?;
+            let keys = inbound.keys();
+            let k = keys.forge_keys.as_ref().ok_or(MeetingError::NotReady)?;
+            k.get(&victim).cloned().ok_or(MeetingError::NotReady)?
+        };
+        let suite = hush_frame::CipherSuite::from_id(secret.suite).ok_or(MeetingError::NotReady)?;
+        let key = hush_frame::BaseKey::new(secret.base_key.to_vec())?;
+        let (ctr, plain) = match &forge {
+            Forge::Media { ctr, payload } => (*ctr, payload.clone()),
+            Forge::Data { ctr, .. } => (*ctr, Vec::new()),
+        };
+        let mut state = SealState {
+            sealer: hush_frame::Sealer::new(suite, secret.kid, key).starting_at(ctr),
+            epoch: 0,
+            voucher: None,
+        };
+        match forge {
+            Forge::Media { .. } => {
+                let mut buf = BytesMut::from(&plain[..]);
+                state.sealer.seal(&[], &mut buf)?;
+                Ok(buf.freeze())
+            }
+            Forge::Data {
+                kind,
+                payload,
+                signed,
+                ..
+            } => {
+                let mut blob = data_plaintext(kind, &payload);
+                // Signed with the forger's own identity: all it has.
+                state.voucher = signed.then(hush_frame::Voucher::new);
+                state.seal_data(self.shared.signer.get(), &mut blob)?;
+                Ok(blob.freeze())
+            }
+        }
+    }
+
+    /// Test hook: sends `bytes` as they are, as a media frame or as a blob to everyone.
+    #[doc(hidden)]
+    pub async fn send_raw(&self, media: bool, bytes: bytes::Bytes) -> Result<(), MeetingError> {
+        let conn = self.shared.conn().ok_or(MeetingError::NotReady)?;
+        if media {
+            conn.send_media(bytes).await?;
+        } else {
+            conn.send_blob(Target::All, bytes).await?;
+        }
+        Ok(())
     }
 
     /// Test hook (hostile participant): sends the signed leave notice but keeps the connection

@@ -23,6 +23,18 @@ pub struct Stats {
     pub refused_replay: u64,
     /// Frames whose tag did not verify.
     pub refused_auth: u64,
+    /// Frames and data messages forged in another member's name (SPEC §14): refused, or
+    /// detected after delivery by the claimed sender's vouch. Each is also a
+    /// `MeetingEvent::Forged`.
+    pub forged: u64,
+    /// Media frames refused because they are too far ahead of their sender's vouches.
+    pub refused_unvouched: u64,
+    /// Media frames delivered before their sender's vouch ([`crate::SenderAuth::Pending`]).
+    pub media_pending: u64,
+    /// Media frames delivered before their vouch that the vouch then confirmed.
+    pub media_confirmed: u64,
+    /// Vouches this client sent for its own media frames.
+    pub vouches_sent: u64,
     /// Frames that do not parse (header, truncation).
     pub refused_malformed: u64,
     /// Group messages (rosters, keys, requests) refused.
@@ -52,6 +64,11 @@ pub(crate) struct Counters {
     refused_unknown_kid: AtomicU64,
     refused_replay: AtomicU64,
     refused_auth: AtomicU64,
+    pub(crate) forged: AtomicU64,
+    refused_unvouched: AtomicU64,
+    pub(crate) media_pending: AtomicU64,
+    pub(crate) media_confirmed: AtomicU64,
+    pub(crate) vouches_sent: AtomicU64,
     refused_malformed: AtomicU64,
     pub(crate) refused_group: AtomicU64,
     pub(crate) refused_other: AtomicU64,
@@ -73,6 +90,8 @@ impl Counters {
             FrameError::UnknownKid(_) => &self.refused_unknown_kid,
             FrameError::Replay { .. } | FrameError::TooOld { .. } => &self.refused_replay,
             FrameError::Authentication => &self.refused_auth,
+            FrameError::Forged { .. } => &self.forged,
+            FrameError::Unvouched { .. } => &self.refused_unvouched,
             _ => &self.refused_malformed,
         };
         Self::inc(c);
@@ -88,6 +107,11 @@ impl Counters {
             refused_unknown_kid: g(&self.refused_unknown_kid),
             refused_replay: g(&self.refused_replay),
             refused_auth: g(&self.refused_auth),
+            forged: g(&self.forged),
+            refused_unvouched: g(&self.refused_unvouched),
+            media_pending: g(&self.media_pending),
+            media_confirmed: g(&self.media_confirmed),
+            vouches_sent: g(&self.vouches_sent),
             refused_malformed: g(&self.refused_malformed),
             refused_group: g(&self.refused_group),
             refused_other: g(&self.refused_other),

@@ -8,7 +8,7 @@
 //! signature is the group layer's business; this module only sees lists that already verified).
 //! Data messages are signed one by one, so they are verified before delivery.
 //!
-//! A receiver keeps, per sender key, a [`SenderRecord`]: which counters it delivered before their
+//! A receiver keeps, per sender key, a sender record: which counters it delivered before their
 //! vouch arrived (and their digests), which counters a vouch covers that have not arrived yet, and
 //! which are done. A forged frame under another sender's key is refused when a vouch for its
 //! counter is already known, and reported as a [`Forgery`] when the vouch arrives after it was
@@ -229,8 +229,9 @@ enum Slot {
     },
     /// A vouch names this digest; the frame has not arrived.
     Vouched(FrameDigest),
-    /// The genuine frame (or data message) was delivered and verified.
-    Done,
+    /// The genuine frame (its digest; [`NOT_MEDIA`] for a signed data message) was delivered
+    /// and verified.
+    Done(FrameDigest),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -334,22 +335,28 @@ impl SenderRecord {
                 MediaVerdict::Deliver(SenderAuth::Pending)
             }
             Slot::Vouched(d) if d == digest && d != NOT_MEDIA => {
-                e.slot = Slot::Done;
+                e.slot = Slot::Done(d);
                 MediaVerdict::Deliver(SenderAuth::Vouched)
             }
+            // Another frame than the one the sender vouched for or signed under this counter.
             Slot::Vouched(_) => MediaVerdict::Refuse(FrameError::Forged { kid, ctr }),
-            Slot::Done => MediaVerdict::Refuse(FrameError::Replay { kid, ctr }),
+            Slot::Done(d) if d == digest => MediaVerdict::Refuse(FrameError::Replay { kid, ctr }),
+            Slot::Done(_) => MediaVerdict::Refuse(FrameError::Forged { kid, ctr }),
         }
     }
 
-    /// Whether a signed message under `ctr` could be accepted (not done, not below the window).
-    pub(crate) fn check_signed(&self, kid: u64, ctr: u64) -> Result<(), FrameError> {
+    /// What can be refused before decryption: a counter below the window, and a signed message
+    /// already done. (A signed message may run ahead of the window: its signature is checked
+    /// before anything moves; a media frame ahead of it is refused after decryption.)
+    pub(crate) fn precheck(&self, kid: u64, ctr: u64) -> Result<(), FrameError> {
         if ctr < self.lo() {
             return Err(FrameError::TooOld { kid, ctr });
         }
         let i = (ctr % AUTH_WINDOW) as usize;
         match self.entries.get(i) {
-            Some(e) if e.ctr == ctr && e.slot == Slot::Done => Err(FrameError::Replay { kid, ctr }),
+            Some(e) if e.ctr == ctr && e.slot == Slot::Done(NOT_MEDIA) => {
+                Err(FrameError::Replay { kid, ctr })
+            }
             _ => Ok(()),
         }
     }
@@ -366,16 +373,15 @@ impl SenderRecord {
             Slot::Pending { extra, .. } => 1 + u32::from(extra),
             _ => 0,
         };
-        e.slot = Slot::Done;
+        e.slot = Slot::Done(NOT_MEDIA);
         forged
     }
 
-    /// A vouch that verified. `confirm(ctr)` is called for each frame delivered earlier that it
-    /// confirms, `forged(ctr)` for each it shows was forged.
+    /// A vouch that verified. `forged(ctr)` is called for each frame delivered earlier that it
+    /// shows was forged.
     pub(crate) fn on_vouch(
         &mut self,
         list: &VouchList,
-        mut confirm: impl FnMut(u64),
         mut forged: impl FnMut(u64),
     ) -> VouchOutcome {
         self.advance(list.end());
@@ -398,9 +404,8 @@ impl SenderRecord {
                         u32::from(extra.max(1))
                     };
                     if genuine_first {
-                        e.slot = Slot::Done;
+                        e.slot = Slot::Done(digest);
                         out.confirmed += 1;
-                        confirm(ctr);
                     } else {
                         // The genuine frame may still come (or was one of the extras, already
                         // delivered as pending; a copy of it is then let through once more).
@@ -412,7 +417,7 @@ impl SenderRecord {
                     out.forged += bad;
                 }
                 // A second vouch for a counter: the first one stands.
-                Slot::Vouched(_) | Slot::Done => {}
+                Slot::Vouched(_) | Slot::Done(_) => {}
             }
         }
         out
@@ -484,18 +489,17 @@ mod tests {
             Err(FrameError::Replay { kid: 9, ctr: 0 })
         );
         assert_eq!(deliver(&mut r, 1, d(2)), Ok(SenderAuth::Pending));
-        let (mut confirmed, mut forged) = (vec![], vec![]);
+        let mut forged = vec![];
         let out = r.on_vouch(
             &VouchList {
                 first_ctr: 0,
                 digests: vec![d(1), d(2), d(3)],
             },
-            |c| confirmed.push(c),
             |c| forged.push(c),
         );
         // Counter 0: the first frame was forged; the second (the genuine one) is not blamed.
         assert_eq!((out.confirmed, out.forged), (1, 1));
-        assert_eq!((confirmed, forged), (vec![1], vec![0]));
+        assert_eq!(forged, vec![0]);
         // After the vouch: the genuine frame of counter 2 is verified before delivery, a forgery
         // under it is refused, and nothing is delivered twice.
         assert_eq!(
@@ -506,6 +510,15 @@ mod tests {
         assert_eq!(
             deliver(&mut r, 2, d(3)),
             Err(FrameError::Replay { kid: 9, ctr: 2 })
+        );
+        // Once done, a copy is a replay and another frame a forgery.
+        assert_eq!(
+            deliver(&mut r, 1, d(2)),
+            Err(FrameError::Replay { kid: 9, ctr: 1 })
+        );
+        assert_eq!(
+            deliver(&mut r, 1, d(8)),
+            Err(FrameError::Forged { kid: 9, ctr: 1 })
         );
     }
 
@@ -539,8 +552,12 @@ mod tests {
         );
         assert_eq!(deliver(&mut r, 5001, d(1)), Ok(SenderAuth::Pending));
         assert_eq!(
-            r.check_signed(9, 5000),
+            r.precheck(9, 5000),
             Err(FrameError::Replay { kid: 9, ctr: 5000 })
+        );
+        assert_eq!(
+            r.precheck(9, 10),
+            Err(FrameError::TooOld { kid: 9, ctr: 10 })
         );
         assert!(r.bytes() >= AUTH_WINDOW as usize * 16);
     }
@@ -550,9 +567,10 @@ mod tests {
         let mut r = SenderRecord::default();
         assert_eq!(deliver(&mut r, 3, d(1)), Ok(SenderAuth::Pending));
         assert_eq!(r.on_signed(3), 1);
+        // A media frame under a signed message's counter is forged.
         assert_eq!(
             deliver(&mut r, 3, d(2)),
-            Err(FrameError::Replay { kid: 9, ctr: 3 })
+            Err(FrameError::Forged { kid: 9, ctr: 3 })
         );
         // A vouch listing NOT_MEDIA for a counter: any media frame there is forged.
         let mut forged = 0;
@@ -561,7 +579,6 @@ mod tests {
                 first_ctr: 4,
                 digests: vec![NOT_MEDIA],
             },
-            |_| {},
             |_| forged += 1,
         );
         assert_eq!(

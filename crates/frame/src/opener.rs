@@ -31,21 +31,13 @@ pub struct Opened {
 struct ReceiverKey {
     suite: CipherSuite,
     key: FrameKey,
-    /// Accepted counters. For a sender-authenticated key, only frames its sender vouched for or
-    /// signed are committed here, so a forgery never moves it.
+    /// Accepted counters (a key without sender authentication).
     window: ReplayWindow,
-    /// Sender authentication (SPEC §14), for keys added with [`Opener::add_sender_key`].
+    /// Sender authentication (SPEC §14), for keys added with [`Opener::add_sender_key`]: it
+    /// replaces the replay window, keeping each counter's digest, so that a copy is a replay,
+    /// another frame under a vouched counter a forgery, and only what the sender vouched for or
+    /// signed moves the window.
     auth: Option<SenderRecord>,
-}
-
-impl ReceiverKey {
-    /// Commits `ctr` unless it is already below the window (where its bit would stand for a
-    /// newer counter).
-    fn commit_if_current(&mut self, ctr: u64) {
-        if self.window.check(ctr).is_ok() {
-            self.window.commit(ctr);
-        }
-    }
 }
 
 /// The installed keys, sorted by KID, with the slot of the last KID found.
@@ -271,9 +263,6 @@ impl Opener {
         let Header { kid, ctr } = header;
         let rk = self.keys.get_mut(kid).ok_or(FrameError::UnknownKid(kid))?;
         Self::precheck(rk, kid, ctr, frame.len(), h)?;
-        if let Some(rec) = &rk.auth {
-            rec.check_signed(kid, ctr)?;
-        }
         let len = Self::decrypt(rk, &mut self.aad, metadata, frame, h, ctr)?;
         let opened = Opened {
             kid,
@@ -287,7 +276,9 @@ impl Opener {
         if !verify(&opened, &frame[h..h + len]) {
             return Err(FrameError::Forged { kid, ctr });
         }
-        rk.window.commit(ctr);
+        if rk.auth.is_none() {
+            rk.window.commit(ctr);
+        }
         if let Some(rec) = &mut rk.auth {
             for _ in 0..rec.on_signed(ctr) {
                 push_forgery(
@@ -319,11 +310,9 @@ impl Opener {
             return Ok(auth::VouchOutcome::default());
         };
         let (forgeries, dropped) = (&mut self.forgeries, &mut self.forgeries_dropped);
-        let out = rec.on_vouch(
-            list,
-            |ctr| rk.commit_if_current(ctr),
-            |ctr| push_forgery(forgeries, dropped, Forgery { kid, ctr }),
-        );
+        let out = rec.on_vouch(list, |ctr| {
+            push_forgery(forgeries, dropped, Forgery { kid, ctr });
+        });
         rk.auth = Some(rec);
         Ok(out)
     }
@@ -348,7 +337,8 @@ impl Opener {
             .sum()
     }
 
-    /// Length and replay checks before any decryption.
+    /// Length and replay checks before any decryption (for a sender-authenticated key, those
+    /// its record can make without the frame's digest).
     #[inline]
     fn precheck(
         rk: &ReceiverKey,
@@ -360,6 +350,9 @@ impl Opener {
         let min = h + rk.suite.tag_len();
         if len < min {
             return Err(FrameError::Truncated { len, min });
+        }
+        if let Some(rec) = &rk.auth {
+            return rec.precheck(kid, ctr);
         }
         rk.window.check(ctr).map_err(|r| match r {
             Refused::Replay => FrameError::Replay { kid, ctr },
@@ -407,7 +400,7 @@ impl Opener {
             },
             _ => SenderAuth::Group,
         };
-        if auth != SenderAuth::Pending {
+        if rk.auth.is_none() {
             rk.window.commit(ctr);
         }
         Ok((Opened { kid, ctr, auth }, h, len))

@@ -6,6 +6,8 @@
 //! the hand-made seeds (`fuzz/seeds/frame_open/hand-*`): real sealed frames for every suite.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../../fuzz/src/auth_checks.rs"]
+mod auth_checks;
 #[path = "../../../fuzz/src/frame_checks.rs"]
 mod frame_checks;
 #[path = "../../../fuzz/src/seeds.rs"]
@@ -73,8 +75,60 @@ fn real_frames_open_in_the_fuzz_check() {
     }
 }
 
+/// A scenario through every branch of the `vouch` check: genuine frames, a forgery before and
+/// after the vouch, replays, a true vouch, then raw vouch bytes.
+#[test]
+fn the_vouch_check_runs_a_whole_scenario() {
+    let mut input = Vec::new();
+    for c in 0..6u16 {
+        input.extend_from_slice(&[0x00, 0, c as u8, 10]);
+    }
+    input.extend_from_slice(&[0x02, 0, 2, 5]); // forgery under 2, before 2 arrives
+    for k in 0..6u8 {
+        input.extend_from_slice(&[0x01, k]);
+    }
+    input.extend_from_slice(&[0x01, 3]); // a replay
+    input.extend_from_slice(&[0x03, 0, 0, 7]); // true vouch for 0..8
+    input.extend_from_slice(&[0x02, 0, 4, 9]); // forgery under a vouched counter
+    input.extend_from_slice(&[0x00, 0, 9, 3, 0x01, 6, 0x03, 0, 9, 0]);
+    input.push(0xff);
+    input.extend_from_slice(&VouchListBytes::one(9));
+    auth_checks::check_sender_record(&input);
+}
+
+struct VouchListBytes;
+
+impl VouchListBytes {
+    fn one(ctr: u64) -> Vec<u8> {
+        hush_frame::VouchList {
+            first_ctr: ctr,
+            digests: vec![[1; 8]],
+        }
+        .encode()
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn any_operations_keep_the_sender_record_honest(
+        ops in prop::collection::vec((0u8..4, 0u8..24, any::<u8>()), 0..80)
+    ) {
+        let mut input = Vec::new();
+        for (op, c, x) in ops {
+            match op {
+                1 => input.extend_from_slice(&[1, x]),
+                _ => input.extend_from_slice(&[op, 0, c, x]),
+            }
+        }
+        auth_checks::check_sender_record(&input);
+    }
+
+    #[test]
+    fn any_bytes_pass_the_vouch_checks(b in prop::collection::vec(any::<u8>(), 0..64)) {
+        auth_checks::check_sender_record(&b);
+    }
 
     #[test]
     fn any_bytes_pass_the_frame_open_checks(b in prop::collection::vec(any::<u8>(), 0..96)) {

@@ -19,6 +19,7 @@ use quinn::{AsyncUdpSocket, UdpPoller};
 pub struct UdpCounts {
     pub(crate) send_calls: AtomicU64,
     pub(crate) datagrams_sent: AtomicU64,
+    pub(crate) bytes_sent: AtomicU64,
 }
 
 impl UdpCounts {
@@ -28,6 +29,12 @@ impl UdpCounts {
             self.send_calls.load(Relaxed),
             self.datagrams_sent.load(Relaxed),
         )
+    }
+
+    /// UDP payload bytes sent so far (QUIC packets as the kernel got them: every byte on the
+    /// wire but the UDP and IP headers).
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent.load(Relaxed)
     }
 }
 
@@ -79,6 +86,9 @@ impl AsyncUdpSocket for Counted {
             self.counts
                 .datagrams_sent
                 .fetch_add(datagrams(transmit), Relaxed);
+            self.counts
+                .bytes_sent
+                .fetch_add(transmit.contents.len() as u64, Relaxed);
         }
         r
     }

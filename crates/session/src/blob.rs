@@ -7,12 +7,15 @@
 //! | 0 | anything else | refused |
 //! | ≠ 0 | `0x01` | hush-group message (its version byte, SPEC §8.2); the whole blob |
 //! | ≠ 0 | `0xD1` | sealed data message: `0xD1 ‖ SFrame frame` |
+//! | ≠ 0 | `0xD2` | signed sealed data message (sender authentication, SPEC §14.3) |
 //! | ≠ 0 | anything else | refused |
 
 /// First byte of a hush-group message (hush-group's `VERSION`).
 pub const CLASS_GROUP: u8 = hush_group::message::VERSION;
 /// First byte of a sealed data message.
 pub const CLASS_DATA: u8 = 0xD1;
+/// First byte of a signed sealed data message (SPEC §14.3).
+pub const CLASS_SIGNED_DATA: u8 = 0xD2;
 /// First byte of the key service's `Issued` (only from participant 0).
 pub const CLASS_ISSUED: u8 = hush_group::issued::ISSUED_TYPE;
 
@@ -21,7 +24,7 @@ pub const CLASS_ISSUED: u8 = hush_group::issued::ISSUED_TYPE;
 pub enum BlobClass {
     /// A hush-group message from a participant.
     Group,
-    /// A sealed data message from a participant.
+    /// A sealed data message from a participant, signed (`0xD2`) or not (`0xD1`).
     Data,
     /// The key service's `Issued` (from participant 0).
     Issued,
@@ -35,7 +38,7 @@ pub fn classify(from: u64, blob: &[u8]) -> BlobClass {
         (0, Some(&CLASS_ISSUED)) => BlobClass::Issued,
         (0, _) => BlobClass::Unknown,
         (_, Some(&CLASS_GROUP)) => BlobClass::Group,
-        (_, Some(&CLASS_DATA)) => BlobClass::Data,
+        (_, Some(&CLASS_DATA | &CLASS_SIGNED_DATA)) => BlobClass::Data,
         _ => BlobClass::Unknown,
     }
 }
@@ -52,6 +55,8 @@ mod tests {
         assert_eq!(classify(0, &[]), BlobClass::Unknown);
         assert_eq!(classify(5, &[CLASS_GROUP, 2]), BlobClass::Group);
         assert_eq!(classify(5, &[CLASS_DATA, 0]), BlobClass::Data);
+        assert_eq!(classify(5, &[CLASS_SIGNED_DATA, 0]), BlobClass::Data);
+        assert_eq!(classify(0, &[CLASS_SIGNED_DATA, 0]), BlobClass::Unknown);
         assert_eq!(classify(5, &[CLASS_ISSUED]), BlobClass::Unknown);
         assert_eq!(classify(5, &[]), BlobClass::Unknown);
     }

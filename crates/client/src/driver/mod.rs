@@ -136,7 +136,11 @@ impl Driver {
             .into_iter()
             .flatten()
             .min()
-            .map(|at| tokio::time::Instant::from_std(self.start + Duration::from_millis(at)));
+            .map(|at| self.start + Duration::from_millis(at))
+            .into_iter()
+            .chain(self.shared.vouch_deadline())
+            .min()
+            .map(tokio::time::Instant::from_std);
             let sleep = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d).await,
@@ -163,7 +167,11 @@ impl Driver {
                     Some(cmd) => if self.on_command(cmd).await { break; },
                     None => { self.quit().await; break; }
                 },
+                // A frame after a vouch: a new vouch deadline to sleep until.
+                () = self.shared.vouch_armed.notified() => continue,
                 () = sleep => {
+                    // A sender that went quiet still vouches for its last frames (SPEC §14.2).
+                    self.shared.queue_vouch(false);
                     let now = self.now();
                     {
                         let mut keys = self.inbound.keys();
@@ -200,7 +208,14 @@ impl Driver {
     }
 
     fn open_data(&self, from: u64, blob: Bytes) {
-        let r = self.inbound.keys().on_data(from, blob);
+        let (r, forgeries) = {
+            let mut keys = self.inbound.keys();
+            let r = keys.on_data(from, blob);
+            (r, keys.take_forgeries())
+        };
+        for ev in forgeries {
+            self.events.push(ev);
+        }
         match r {
             Ok(Some(ev)) => self.events.push(ev),
             Ok(None) => {}
@@ -234,8 +249,17 @@ impl Driver {
                 k => held.extend(self.apply(k)),
             }
         }
-        for ev in out.into_iter().chain(held) {
+        let forgeries = self.inbound.keys().take_forgeries();
+        for ev in out.into_iter().chain(held).chain(forgeries) {
             self.events.push(ev);
+        }
+        // Vouches sealed off the caller's path (the last one of a replaced key, the ones due by
+        // time), after the key changes that sealed them.
+        for v in self.shared.take_outbox() {
+            Counters::inc(&self.shared.counters.vouches_sent);
+            if let Err(e) = self.conn.send_blob(hush_wire::Target::All, v).await {
+                tracing::warn!(error = %e, "cannot send a vouch");
+            }
         }
         if let Some((epoch, others)) = ready {
             self.shared.set_ready(epoch, others);

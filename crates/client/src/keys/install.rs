@@ -1,6 +1,6 @@
 //! Keys in and out: an epoch's keys installed (e2ee or transport mode), expired ones erased.
 
-use hush_frame::{FrameError, Sealer};
+use hush_frame::{FrameError, Sealer, Voucher};
 use hush_group::SenderSecret;
 use hush_group::issued::Issued;
 use hush_session::IssuedRefusal;
@@ -9,8 +9,20 @@ use super::{Keys, base_key, suite_of};
 use crate::shared::SealState;
 
 impl Keys {
-    pub(super) fn add_key(&mut self, epoch: u64, s: &SenderSecret) -> Result<(), FrameError> {
-        match self.opener.add_key(s.kid, suite_of(s.suite)?, base_key(s)?) {
+    /// Installs one receive key; `sender_auth`: its sender vouches for its frames (SPEC §14).
+    pub(super) fn add_key(
+        &mut self,
+        epoch: u64,
+        s: &SenderSecret,
+        sender_auth: bool,
+    ) -> Result<(), FrameError> {
+        let (suite, key) = (suite_of(s.suite)?, base_key(s)?);
+        let added = if sender_auth {
+            self.opener.add_sender_key(s.kid, suite, key)
+        } else {
+            self.opener.add_key(s.kid, suite, key)
+        };
+        match added {
             Ok(()) | Err(FrameError::DuplicateKid(_)) => {}
             Err(e) => return Err(e),
         }
@@ -25,15 +37,26 @@ impl Keys {
         mine: &SenderSecret,
         receivers: &[SenderSecret],
     ) -> Result<(), FrameError> {
+        let auth = self.sender_auth();
         for r in receivers {
-            self.add_key(epoch, r)?;
+            self.add_key(epoch, r, auth)?;
+        }
+        if let Some(keys) = &mut self.forge_keys {
+            *keys = receivers
+                .iter()
+                .map(|r| (hush_group::split_kid(r.kid).1, r.clone()))
+                .collect();
         }
         let sealer = Sealer::new(suite_of(mine.suite)?, mine.kid, base_key(mine)?);
         self.keyed = Some(epoch);
         if self.awaiting.is_some_and(|a| a <= epoch) {
             self.awaiting = None;
         }
-        self.shared.set_sealer(Some(SealState { sealer, epoch }));
+        self.shared.set_sealer(Some(SealState {
+            sealer,
+            epoch,
+            voucher: auth.then(Voucher::new),
+        }));
         Ok(())
     }
 
@@ -57,9 +80,11 @@ impl Keys {
         let sealer = Sealer::new(issued.suite, mine.kid, key);
         self.keyed = Some(issued.epoch);
         self.transport = Some(issued.clone());
+        // Transport mode: the relay's key service holds every key; nothing to vouch with.
         self.shared.set_sealer(Some(SealState {
             sealer,
             epoch: issued.epoch,
+            voucher: None,
         }));
         Ok(())
     }

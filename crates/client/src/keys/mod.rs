@@ -30,6 +30,7 @@ use hush_frame::{BaseKey, CipherSuite, FrameError, Opener};
 use hush_group::issued::Issued;
 use hush_group::{IdentityKey, RosterView, SenderSecret};
 
+use crate::event::MeetingEvent;
 use crate::shared::Shared;
 use future_queue::Queued;
 
@@ -59,6 +60,11 @@ pub(crate) struct Keys {
     pub(crate) frozen: bool,
     /// Where shared received frames are copied to be opened (see [`arena::ARENA_BLOCK`]).
     arena: BytesMut,
+    /// Forgeries found on the data path, for the driver to emit (SPEC §14).
+    forgeries: Vec<MeetingEvent>,
+    /// Test hook (`MeetingConfig::test_forger`): the other members' sending keys of the
+    /// current epoch, by roster index.
+    pub(crate) forge_keys: Option<HashMap<u16, SenderSecret>>,
 }
 
 fn base_key(s: &SenderSecret) -> Result<BaseKey, FrameError> {
@@ -83,7 +89,15 @@ impl Keys {
             transport: None,
             frozen: false,
             arena: BytesMut::new(),
+            forgeries: Vec::new(),
+            forge_keys: None,
         }
+    }
+
+    /// Whether this client authenticates senders (SPEC §14): on in an e2ee meeting unless
+    /// `MeetingConfig::sender_auth` is off.
+    fn sender_auth(&self) -> bool {
+        self.shared.signer.get().is_some()
     }
 
     /// Forgets every key (left, removed, disconnected).

@@ -134,6 +134,9 @@ impl Collector for Scrape {
             datagrams,
             s.udp_datagrams_sent,
         )?;
+        let udp_bytes =
+            "UDP payload bytes sent (QUIC packets, every byte on the wire but headers).";
+        counter(e, "hush_udp_bytes_sent", udp_bytes, s.udp_bytes_sent)?;
         let drops = "Media frames dropped for slow receivers.";
         counter(e, "hush_drops", drops, s.drops)?;
         let control_in = "Control messages received.";

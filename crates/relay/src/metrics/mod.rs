@@ -102,6 +102,8 @@ pub struct RelayStats {
     pub udp_send_calls: u64,
     /// UDP datagrams those calls sent.
     pub udp_datagrams_sent: u64,
+    /// UDP payload bytes those datagrams carried.
+    pub udp_bytes_sent: u64,
 }
 
 impl Metrics {
@@ -147,6 +149,7 @@ impl Metrics {
             metrics_http_refused: self.http_refused.load(Relaxed),
             udp_send_calls: self.udp.snapshot().0,
             udp_datagrams_sent: self.udp.snapshot().1,
+            udp_bytes_sent: self.udp.bytes_sent(),
         }
     }
 }
