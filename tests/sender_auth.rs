@@ -31,7 +31,11 @@ struct Scene {
 
 async fn scene(room: &str) -> Scene {
     let relay = HostileRelay::start().await.unwrap();
-    let cfg = |name: &str, role| config(relay.addr(), relay.pin(), room, name, role);
+    let cfg = |name: &str, role| {
+        let mut c = config(relay.addr(), relay.pin(), room, name, role);
+        c.sender_auth = true;
+        c
+    };
     let (host, mut hev) = join(cfg("Host", host_role())).await;
     let mut m = cfg("Mallory", ClientRole::Guest);
     m.test_forger = true;

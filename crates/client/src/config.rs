@@ -69,10 +69,11 @@ pub struct MeetingConfig {
     /// key, and a meeting that was end-to-end encrypted never continues on relay-issued keys
     /// after a reconnect, whatever this says ([`MeetingError::Downgrade`]).
     pub allow_transport: bool,
-    /// Sender authentication (SPEC §14, on by default): sign every data message and vouch for
-    /// every media frame with this client's identity key, and refuse what another member
-    /// forges in someone else's name. Off only to measure what it costs (`hush bench --mode
-    /// e2ee`): a client with it off refuses signed data and cannot tell forgeries apart.
+    /// Sender authentication (SPEC §14): sign every data message and vouch for every media
+    /// frame with this client's identity key, and refuse what another member forges in someone
+    /// else's name. Off by default in this version (every member of a meeting must turn it on;
+    /// `hush bench --mode e2ee-auth` and `tests/sender_auth.rs` do): a client with it off
+    /// cannot tell forgeries apart.
     pub sender_auth: bool,
     /// Test hook (a hostile member, SPEC §14 tests): keep a copy of every other member's
     /// sending key of the current epoch so that [`crate::Meeting::forge`] can seal in their
@@ -110,7 +111,7 @@ impl MeetingConfig {
             event_capacity: 4096,
             event_bytes: 16 << 20,
             allow_transport: false,
-            sender_auth: true,
+            sender_auth: false,
             test_forger: false,
         })
     }
