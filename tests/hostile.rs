@@ -23,6 +23,9 @@ use support::*;
 
 /// First byte of a sealed data message blob (SPEC §11.1).
 const CLASS_DATA: u8 = 0xD1;
+/// First byte of a signed sealed data message blob (sender authentication, SPEC §14.3): what
+/// every client sends by default.
+const CLASS_SIGNED_DATA: u8 = 0xD2;
 
 fn pid(m: &Meeting) -> ParticipantId {
     ParticipantId(m.relay_id().unwrap())
@@ -79,10 +82,13 @@ fn media(from: ParticipantId, to: ParticipantId) -> impl Fn(&Delivery<'_>) -> bo
     move |d: &Delivery<'_>| d.kind == Kind::Media && d.from == from && d.to == to
 }
 
-/// Sealed data messages from `from` to `to`.
+/// Sealed data messages (signed or not) from `from` to `to`.
 fn data(from: ParticipantId, to: ParticipantId) -> impl Fn(&Delivery<'_>) -> bool + Send {
     move |d: &Delivery<'_>| {
-        d.kind == Kind::Blob && d.from == from && d.to == to && d.bytes.first() == Some(&CLASS_DATA)
+        d.kind == Kind::Blob
+            && d.from == from
+            && d.to == to
+            && matches!(d.bytes.first(), Some(&(CLASS_DATA | CLASS_SIGNED_DATA)))
     }
 }
 
@@ -351,7 +357,7 @@ async fn hostile_forged_frame_under_real_kid() {
         f
     };
     let before = guest.stats();
-    let mut blob = vec![CLASS_DATA];
+    let mut blob = vec![CLASS_SIGNED_DATA];
     blob.extend(forge(1));
     relay.inject([
         Out::Media {
@@ -599,11 +605,13 @@ async fn hostile_withhold_key_messages() {
     let opened = sentinel(&host, &mut bev, "epoch 5").await;
     assert_eq!(b.epoch(), Some(5));
     // The epoch-4 frame never opened at B: it waited for a key that never came, and once epoch 5
-    // was keyed it was refused for want of an epoch-4 key.
+    // was keyed it was refused for want of an epoch-4 key, and so was the host's vouch for it
+    // (SPEC §14.2: sealed under the epoch-4 key, sent on the host's ordered blob stream ahead of
+    // the epoch-5 key message).
     assert!(opened.is_empty(), "{opened:?}");
     let after = b.stats();
     assert_eq!(after.media_opened - before.media_opened, 1);
-    assert_eq!(after.refused_unknown_kid - before.refused_unknown_kid, 1);
+    assert_eq!(after.refused_unknown_kid - before.refused_unknown_kid, 2);
 }
 
 #[tokio::test]
@@ -647,9 +655,13 @@ async fn hostile_departed_member_gets_new_epoch_frames() {
         wait_media(&mut aev, format!("after-{i}").as_bytes()).await;
     }
     let after = l.stats();
-    assert_eq!(
-        after.refused_unknown_kid - before.refused_unknown_kid,
-        N + 1
+    // Every frame and the chat, plus whatever vouches for them the host sent by now (SPEC §14.2:
+    // signed data messages under the same new key).
+    let refused = after.refused_unknown_kid - before.refused_unknown_kid;
+    let vouches = host.stats().vouches_sent;
+    assert!(
+        (N + 1..=N + 1 + vouches).contains(&refused),
+        "{refused} refused, {vouches} vouches"
     );
     assert_eq!(after.media_opened, before.media_opened);
     assert_eq!(after.data_opened, before.data_opened);

@@ -13,7 +13,8 @@ use hush_bench::{Mode, Rate, Workload};
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Modes, comma-separated, or `all`: udp-floor, quinn-min, plain,
-    /// sframe, transport, e2ee, connector. Or `rekey` alone: the cost of one epoch change
+    /// sframe, transport, e2ee (sender authentication off), e2ee-auth (on, as every client
+    /// joins by default), connector. Or `rekey` alone: the cost of one epoch change
     /// (a leave and a join) at --members N, on the group layer, for each --kem.
     #[arg(long, default_value = "plain,e2ee")]
     mode: String,

@@ -71,9 +71,9 @@ pub struct MeetingConfig {
     pub allow_transport: bool,
     /// Sender authentication (SPEC §14): sign every data message and vouch for every media
     /// frame with this client's identity key, and refuse what another member forges in someone
-    /// else's name. Off by default in this version (every member of a meeting must turn it on;
-    /// `hush bench --mode e2ee-auth` and `tests/sender_auth.rs` do): a client with it off
-    /// cannot tell forgeries apart.
+    /// else's name. On by default; `hush bench --mode e2ee` turns it off to measure what it
+    /// costs. A client with it off sends unsigned data messages (`0xD1`), which clients with it
+    /// on refuse as forgeries, and cannot tell forgeries apart itself.
     pub sender_auth: bool,
     /// Test hook (a hostile member, SPEC §14 tests): keep a copy of every other member's
     /// sending key of the current epoch so that [`crate::Meeting::forge`] can seal in their
@@ -111,7 +111,7 @@ impl MeetingConfig {
             event_capacity: 4096,
             event_bytes: 16 << 20,
             allow_transport: false,
-            sender_auth: false,
+            sender_auth: true,
             test_forger: false,
         })
     }

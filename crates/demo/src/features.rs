@@ -130,6 +130,16 @@ pub const FEATURES: &[Feature] = &[
         why: "derived by every client from the host-signed roster and the epoch; it changes on \
               every join, leave or connector (claim C9)",
     },
+    Feature {
+        feature: "sender authentication (no in-meeting impersonation)",
+        e2ee: Support::Yes,
+        needs_server_plaintext: false,
+        why: "every chat, reaction, poll and file chunk is signed, and every media frame vouched \
+              for in signed batches, with the sender's identity key from the host-signed roster \
+              (SPEC §14): a member that forges another's audio or chat is refused by every \
+              client, which names the forgery (claim C12); 2020's E2EE design left this out of \
+              scope",
+    },
 ];
 
 /// One JSON row; field order is the output order.

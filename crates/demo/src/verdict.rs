@@ -73,7 +73,7 @@ impl Saw {
 /// A claim's observations: serializable, judged by a pure function, and corruptible on purpose
 /// (the end-to-end check that a broken observation really turns the verdict to `fail`).
 pub trait Claim: Serialize {
-    /// `C1`..`C11`.
+    /// `C1`..`C12`.
     const ID: &'static str;
     /// The claim in one line.
     const TITLE: &'static str;
@@ -90,7 +90,7 @@ pub trait Claim: Serialize {
 /// A judged claim, ready to print.
 #[derive(Debug, Clone)]
 pub struct ClaimResult {
-    /// `C1`..`C11`.
+    /// `C1`..`C12`.
     pub id: &'static str,
     /// The claim in one line.
     pub title: &'static str,

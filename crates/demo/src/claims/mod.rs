@@ -1,4 +1,4 @@
-//! The eleven claims of `CLAIMS.md`, one module each: the observations the scenario fills in,
+//! The twelve claims of `CLAIMS.md`, one module each: the observations the scenario fills in,
 //! the pure `judge` over them, the sabotage hook and what each party saw.
 
 use super::verdict::{ClaimResult, judge};
@@ -14,6 +14,7 @@ pub mod c08_recording;
 pub mod c09_codes;
 pub mod c10_admission;
 pub mod c11_leave;
+pub mod c12_impersonation;
 
 /// Every claim's observations, as the scenario gathered them.
 #[derive(Debug, Default)]
@@ -40,6 +41,8 @@ pub struct Evidence {
     pub c10: c10_admission::Obs,
     /// C11.
     pub c11: c11_leave::Obs,
+    /// C12.
+    pub c12: c12_impersonation::Obs,
 }
 
 /// Judges every claim in order; the ids in `sabotage` (e.g. `C1`) get one observation
@@ -58,6 +61,7 @@ pub fn results(e: Evidence, sabotage: &[String]) -> Vec<ClaimResult> {
         judge(e.c9, s("C9")),
         judge(e.c10, s("C10")),
         judge(e.c11, s("C11")),
+        judge(e.c12, s("C12")),
     ]
 }
 
@@ -87,7 +91,7 @@ mod tests {
         assert_eq!(
             ids,
             [
-                "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10", "C11"
+                "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10", "C11", "C12"
             ]
         );
     }

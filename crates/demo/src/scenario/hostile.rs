@@ -67,7 +67,7 @@ fn refused_total(s: &Stats) -> u64 {
 }
 
 /// Waits (polling the counters, which change without an event) until `f` holds.
-async fn poll_until(f: impl Fn() -> bool) -> bool {
+pub(super) async fn poll_until(f: impl Fn() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + GUARD;
     while tokio::time::Instant::now() < deadline {
         if f() {

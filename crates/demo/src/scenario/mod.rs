@@ -1,9 +1,10 @@
 //! The live run: one e2ee meeting (a host and two guests) on the embedded relay, plus a hostile
 //! participant, a breakout room, a connector, denied and locked-out joiners, region policies and
-//! a transport-mode meeting on a second relay. Each phase fills in observations of
+//! a transport-mode meeting on a second relay, and an insider forging the host (C12). Each phase fills in observations of
 //! [`Evidence`]; nothing here decides a verdict.
 
 mod forensics;
+mod forgery;
 mod hostile;
 mod main_room;
 mod others;
@@ -90,6 +91,7 @@ pub async fn run(progress: Arc<dyn Fn(&str) + Send + Sync>) -> anyhow::Result<Ev
     let mut mallory = hostile::inject(&mut run).await?;
     hostile::breakout(&mut run, &mut mallory).await?;
     mallory.close().await;
+    forgery::impersonation(&mut run).await?;
     others::connector(&mut run).await?;
     others::leave(&mut run).await?;
     others::admission(&mut run).await?;

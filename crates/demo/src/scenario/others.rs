@@ -186,16 +186,21 @@ pub async fn admission(run: &mut Run) -> anyhow::Result<()> {
     .await?;
     let c10 = &mut run.ev.c10;
     c10.denied = eve.name.clone();
-    if answer(alice, &eve, false).await.is_some() {
-        c10.host_saw_request = true;
-        c10.host_denied = true;
-    }
-    let text = "C10 after denying Eve: the numbers are final";
+    // While her request waits, Eve is in the relay's room: the frames reach her (she is
+    // denied after they did, so her leaving cannot race them).
+    let eve_id = eve.meeting.relay_id().unwrap_or(0);
+    let seen = alice
+        .event(GUARD, |e| match e {
+            MeetingEvent::AdmissionRequest(r) if r.relay_id == eve_id => Some(()),
+            _ => None,
+        })
+        .await;
+    c10.host_saw_request = seen.is_some();
+    let text = "C10 before denying Eve: the numbers are final";
     for _ in 0..3 {
         send(alice, text).await?;
     }
     c10.admitted_received = bob.media_with(text.as_bytes()).await.is_some();
-    let eve_id = eve.meeting.relay_id().unwrap_or(0);
     let handle = run.world.e2ee.handle.clone();
     let reached = || media_out(&handle.report_text().unwrap_or_default(), eve_id);
     let deadline = tokio::time::Instant::now() + GUARD;
@@ -203,6 +208,9 @@ pub async fn admission(run: &mut Run) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     c10.denied_frames_reached = reached();
+    if seen.is_some() && alice.meeting.admit(eve_id, false).await.is_ok() {
+        c10.host_denied = true;
+    }
     c10.denied_got_key = eve.meeting.epoch().is_some();
     c10.denied_frames_opened = eve.media_seen(b"C10").len() as u64;
 
@@ -237,7 +245,7 @@ pub async fn admission(run: &mut Run) -> anyhow::Result<()> {
     c10.locked_got_key = mallet.meeting.epoch().is_some();
     c10.locked_frames_opened = mallet.media_seen(b"C10").len() as u64;
     run.needles.media.extend([
-        "C10 after denying Eve".to_owned(),
+        "C10 before denying Eve".to_owned(),
         "C10 after the lock".to_owned(),
     ]);
     run.needles
