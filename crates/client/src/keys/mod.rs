@@ -28,6 +28,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use hush_frame::{BaseKey, CipherSuite, FrameError, Opener};
 use hush_group::issued::Issued;
+use hush_group::sender_auth::DataVerifier;
 use hush_group::{IdentityKey, RosterView, SenderSecret};
 
 use crate::event::MeetingEvent;
@@ -41,6 +42,9 @@ struct EpochKeys {
     names: HashMap<u16, Arc<str>>,
     /// Each sender's identity (e2ee mode): who sent a frame, whatever its display name.
     identities: HashMap<u16, IdentityKey>,
+    /// The identities decompressed for signature checks, on a sender's first signed message
+    /// (not at the roster: a meeting of 1000 would pay 1000 decompressions per epoch).
+    verifiers: HashMap<u16, Option<DataVerifier>>,
     kids: Vec<u64>,
 }
 
@@ -125,6 +129,7 @@ impl Keys {
             .map(|m| (m.index, Arc::from(m.name.as_str())))
             .collect();
         e.identities = view.members.iter().map(|m| (m.index, m.identity)).collect();
+        e.verifiers.clear();
     }
 
     fn identity(&self, epoch: u64, index: u16) -> Option<IdentityKey> {

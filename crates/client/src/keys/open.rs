@@ -199,10 +199,20 @@ impl Keys {
     /// identity the roster gives the sender of its KID, before anything moves or is delivered.
     fn open_signed(&mut self, blob: &mut BytesMut) -> Result<Opened, FrameError> {
         let room = self.shared.signer.get().map(|s| s.room.clone());
-        let epochs = &self.epochs;
+        let epochs = &mut self.epochs;
         let verify = |o: &Opened, plain: &[u8]| {
             let (epoch, index) = split_kid(o.kid);
-            let Some(key) = epochs.get(&epoch).and_then(|e| e.identities.get(&index)) else {
+            let Some(e) = epochs.get_mut(&epoch) else {
+                return false;
+            };
+            let Some(identity) = e.identities.get(&index) else {
+                return false;
+            };
+            let Some(key) = e
+                .verifiers
+                .entry(index)
+                .or_insert_with(|| identity.data_verifier())
+            else {
                 return false;
             };
             let (Some(room), Some(split)) = (&room, plain.len().checked_sub(SIGNATURE_LEN)) else {
@@ -211,7 +221,7 @@ impl Keys {
             let (body, sig) = plain.split_at(split);
             let mut s = [0u8; SIGNATURE_LEN];
             s.copy_from_slice(sig);
-            key.verify_data(room, o.kid, o.ctr, body, &s)
+            key.verify(room, o.kid, o.ctr, body, &s)
         };
         self.opener
             .open_signed(SIGNED_DATA_AAD, &mut AfterClassByte(blob), verify)
