@@ -285,6 +285,67 @@ pub struct RelayConfig {
     /// default for an embedded relay) is one plain socket; `hush relay` defaults to the number
     /// of cores. At most [`MAX_ENDPOINTS`].
     pub endpoints: usize,
+    /// Relay-to-relay links (SPEC §15): `None` (the default) is a relay on its own.
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// A relay's part in a cascade (SPEC §15): its name, the cluster secret every relay of the
+/// cluster holds, and the relays it dials.
+#[derive(Clone)]
+pub struct ClusterConfig {
+    /// This relay's name, unique in the cluster (1..=255 bytes).
+    pub name: String,
+    /// The cluster secret (at least [`hush_wire::peer::MIN_SECRET`] bytes): a dialling relay
+    /// presents it, an accepting relay refuses a link without it.
+    pub secret: Vec<u8>,
+    /// The relays this one dials (a static peer list); a link is used both ways, so each pair
+    /// needs listing on one side only.
+    pub peers: Vec<PeerAddr>,
+}
+
+impl std::fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("name", &self.name)
+            .field("secret", &format_args!("<{} bytes>", self.secret.len()))
+            .field("peers", &self.peers)
+            .finish()
+    }
+}
+
+/// Where a peer relay listens and the SHA-256 pin of its certificate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr {
+    /// UDP address.
+    pub addr: SocketAddr,
+    /// SHA-256 of its certificate's DER.
+    pub pin: [u8; 32],
+}
+
+impl std::fmt::Debug for PeerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.addr, hex::encode(self.pin))
+    }
+}
+
+impl std::str::FromStr for PeerAddr {
+    type Err = String;
+
+    /// `ADDR#PIN`: a socket address and the 64 hex digits of the certificate's SHA-256 (what
+    /// `hush relay` prints as `sha256=`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (addr, pin) = s
+            .split_once('#')
+            .ok_or_else(|| format!("peer {s:?} is not ADDR#SHA256"))?;
+        let addr = addr
+            .parse()
+            .map_err(|e| format!("peer address {addr:?}: {e}"))?;
+        let pin = hex::decode(pin)
+            .ok()
+            .and_then(|v| <[u8; 32]>::try_from(v).ok())
+            .ok_or_else(|| format!("peer pin {pin:?} is not 64 hex digits"))?;
+        Ok(PeerAddr { addr, pin })
+    }
 }
 
 /// The most endpoints one relay runs ([`RelayConfig::endpoints`]).
@@ -303,6 +364,7 @@ impl std::fmt::Debug for RelayConfig {
             .field("hook", &self.hook.is_some())
             .field("drain", &self.drain)
             .field("endpoints", &self.endpoints)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }
@@ -322,6 +384,7 @@ impl RelayConfig {
             hook: None,
             drain: Duration::ZERO,
             endpoints: 1,
+            cluster: None,
         }
     }
 

@@ -98,6 +98,17 @@ pub(crate) async fn handle(
         );
         return;
     };
+    let peer_link = conn
+        .handshake_data()
+        .and_then(|h| h.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+        .and_then(|h| h.protocol)
+        .is_some_and(|p| p == hush_wire::peer::PEER_ALPN);
+    if peer_link {
+        tracing::info!(%remote, "peer link connection open");
+        crate::peer::accept(shared.clone(), conn).await;
+        drop(slot);
+        return;
+    }
     tracing::info!(%remote, "connection open");
     run(shared.clone(), conn, mode, region).await;
     drop(slot);
@@ -369,6 +380,10 @@ fn handle_control(st: &ConnState, msg: ClientMessage, wire_len: usize) {
                         Some(r) => {
                             shared.push_to_member(r, RelayMessage::encode_deliver(m.me.id, &blob))
                         }
+                        None if shared.cluster.is_some()
+                            && crate::peer::deliver_to_links(
+                                shared, &m.room, m.me.id, id, &blob,
+                            ) => {}
                         None => st.error(
                             ErrorCode::UNKNOWN_PARTICIPANT,
                             format!("participant {id} is not in the room"),
@@ -382,6 +397,15 @@ fn handle_control(st: &ConnState, msg: ClientMessage, wire_len: usize) {
                         if r.id != m.me.id {
                             shared.push_to_member(r, bytes.clone());
                         }
+                    }
+                    if shared.cluster.is_some() {
+                        crate::peer::deliver_to_links(
+                            shared,
+                            &m.room,
+                            m.me.id,
+                            hush_wire::ParticipantId::RELAY,
+                            &blob,
+                        );
                     }
                 }
             }
@@ -534,13 +558,16 @@ fn forward(st: &ConnState, frame: Bytes, datagram: bool, read_at: Instant) -> bo
             send_media(shared, r, frame.clone());
         }
     }
+    if shared.cluster.is_some() {
+        crate::peer::forward_to_links(shared, &m.room, &frame);
+    }
     metrics.forward_times.observe(read_at.elapsed());
     true
 }
 
 /// Sends one frame to one receiver: as a datagram if it fits the receiver's live maximum, else
 /// on a fresh unidirectional stream (SPEC §7.3).
-fn send_media(shared: &Shared, r: &Member, frame: Bytes) {
+pub(crate) fn send_media(shared: &Shared, r: &Member, frame: Bytes) {
     let len = frame.len();
     let conn = &r.peer.conn;
     if conn.max_datagram_size().is_some_and(|max| len <= max) {
@@ -577,7 +604,7 @@ fn send_media(shared: &Shared, r: &Member, frame: Bytes) {
 
 /// One connection's stream-carried media writer: one frame per unidirectional stream, in queue
 /// order, for the connection's lifetime (no task per frame).
-async fn stream_writer(
+pub(crate) async fn stream_writer(
     conn: quinn::Connection,
     metrics: Arc<Metrics>,
     mut rx: mpsc::Receiver<StreamFrame>,

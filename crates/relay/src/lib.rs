@@ -33,6 +33,7 @@ pub mod dump;
 mod error;
 pub mod hook;
 mod metrics;
+mod peer;
 mod rate;
 mod report;
 mod room;
@@ -50,11 +51,13 @@ use std::time::{Duration, SystemTime};
 use hush_wire::{ErrorCode, RelayMode};
 
 pub use config::{
-    CertSource, FileConfig, LimitRange, Limits, MAX_ENDPOINTS, ModeName, RelayConfig,
+    CertSource, ClusterConfig, FileConfig, LimitRange, Limits, MAX_ENDPOINTS, ModeName, PeerAddr,
+    RelayConfig,
 };
 pub use error::RelayError;
 pub use hook::{HookMessage, RelayHook};
 pub use metrics::RelayStats;
+pub use peer::PeerLinkInfo;
 pub use state_dir::pin_of;
 pub use tls::SELF_SIGNED_NAMES;
 
@@ -107,6 +110,15 @@ impl RelayHandle {
         self.endpoints.upgrade().map_or_else(Vec::new, |eps| {
             eps.iter().map(quinn::Endpoint::open_connections).collect()
         })
+    }
+
+    /// The relay's links to peer relays (SPEC §15) and the rooms each peer announced; empty on a
+    /// relay without a cluster.
+    pub fn peer_links(&self) -> Vec<PeerLinkInfo> {
+        self.shared
+            .cluster
+            .as_ref()
+            .map_or_else(Vec::new, peer::Cluster::info)
     }
 }
 
@@ -182,12 +194,24 @@ impl Relay {
                 source,
             })?;
         }
+        let cluster = match &config.cluster {
+            None => None,
+            Some(_) if config.hook.is_some() => {
+                return Err(RelayError::Limit(
+                    "a relay with a key service (transport mode) cannot join a cascade".into(),
+                ));
+            }
+            Some(c) => Some(
+                peer::Cluster::new(c, &config.region, cert_sha256).map_err(RelayError::Limit)?,
+            ),
+        };
         let shared = Arc::new(Shared::new(
             config.limits.clone(),
             config.hook.clone(),
             metrics,
             report,
             config.dump_dir.clone(),
+            cluster,
         ));
         Ok(Relay {
             endpoints: Arc::new(endpoints),
@@ -273,6 +297,7 @@ impl Relay {
             })
             .collect();
         drop(accepted);
+        let dialers = peer::spawn_dialers(&shared, &endpoints[0]);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -290,6 +315,9 @@ impl Relay {
         drain(&mut incoming, &shared, drain_for).await;
         // The acceptors hold endpoint handles: wait until they are gone, so that the sockets
         // close when `run` returns (a restarted relay rebinds the port at once).
+        for d in &dialers {
+            d.abort();
+        }
         for a in &acceptors {
             a.abort();
         }

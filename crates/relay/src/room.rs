@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
@@ -18,6 +18,7 @@ use crate::config::Limits;
 use crate::dump::DumpFiles;
 use crate::hook::{HookMessage, RelayHook};
 use crate::metrics::Metrics;
+use crate::peer::{Cluster, Link};
 use crate::report::{MemberStats, ParticipantRecord, ReportBook, RoomRecord};
 
 /// The ends of a connection other tasks may need: the QUIC connection, its bounded control
@@ -67,8 +68,19 @@ pub(crate) struct Member {
 #[derive(Debug)]
 pub(crate) struct Room {
     pub(crate) name: String,
+    /// This relay's handle for the room on its peer links (SPEC §15).
+    pub(crate) handle: u32,
     members: RwLock<Arc<[Arc<Member>]>>,
+    /// The peer relays that have participants in the room (SPEC §15), with their ids.
+    sides: RwLock<Arc<[Arc<Side>]>>,
     pub(crate) rec: Arc<RoomRecord>,
+}
+
+/// A peer relay's part of a room: the link, and its participants there.
+#[derive(Debug)]
+pub(crate) struct Side {
+    pub(crate) link: Arc<Link>,
+    pub(crate) ids: Mutex<Vec<ParticipantId>>,
 }
 
 impl Room {
@@ -79,6 +91,31 @@ impl Room {
 
     fn set(&self, members: Arc<[Arc<Member>]>) {
         *write(&self.members) = members;
+    }
+
+    /// The peer relays with participants in the room.
+    pub(crate) fn sides(&self) -> Arc<[Arc<Side>]> {
+        read(&self.sides).clone()
+    }
+
+    pub(crate) fn set_sides(&self, sides: Arc<[Arc<Side>]>) {
+        *write(&self.sides) = sides;
+    }
+
+    /// Every participant id on other relays.
+    pub(crate) fn remote_ids(&self) -> Vec<ParticipantId> {
+        self.sides()
+            .iter()
+            .flat_map(|s| lock(&s.ids).clone())
+            .collect()
+    }
+
+    /// The peer relay whose participant `id` is.
+    pub(crate) fn side_of(&self, id: ParticipantId) -> Option<Arc<Side>> {
+        self.sides()
+            .iter()
+            .find(|s| lock(&s.ids).contains(&id))
+            .cloned()
     }
 }
 
@@ -96,7 +133,7 @@ pub(crate) const GOING_AWAY_REASON: &str = "relay is shutting down: move to anot
 pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) hook: Option<Arc<dyn RelayHook>>,
-    rooms: Mutex<HashMap<String, Arc<Room>>>,
+    pub(crate) rooms: Mutex<HashMap<String, Arc<Room>>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) report: Option<Arc<ReportBook>>,
     pub(crate) dump_dir: Option<PathBuf>,
@@ -105,6 +142,9 @@ pub(crate) struct Shared {
     /// Set once when the relay starts draining (SPEC §7.11): every connection tells its client
     /// `GOING_AWAY`, and `Join` is refused from then on.
     pub(crate) going_away: watch::Sender<bool>,
+    /// The relay's part in a cascade (SPEC §15), if it has one.
+    pub(crate) cluster: Option<Cluster>,
+    next_handle: AtomicU32,
 }
 
 impl Shared {
@@ -114,7 +154,9 @@ impl Shared {
         metrics: Arc<Metrics>,
         report: Option<Arc<ReportBook>>,
         dump_dir: Option<PathBuf>,
+        cluster: Option<Cluster>,
     ) -> Self {
+        let tag = cluster.as_ref().map_or(0, |c| u64::from(c.me.tag));
         Shared {
             limits,
             hook,
@@ -122,9 +164,13 @@ impl Shared {
             metrics,
             report,
             dump_dir,
-            next_id: AtomicU64::new(1),
+            // On a cascade the relay's tag is the high half of every id it assigns, so ids are
+            // unique across the cluster (SPEC §15.2).
+            next_id: AtomicU64::new((tag << 32) | 1),
             conns: AtomicUsize::new(0),
             going_away: watch::Sender::new(false),
+            cluster,
+            next_handle: AtomicU32::new(1),
         }
     }
 
@@ -171,6 +217,49 @@ impl Shared {
         }
     }
 
+    /// The room `name` (the caller holds the rooms lock), created if needed.
+    pub(crate) fn room_locked(
+        &self,
+        rooms: &mut HashMap<String, Arc<Room>>,
+        name: &str,
+    ) -> Result<Arc<Room>, (ErrorCode, String)> {
+        if let Some(r) = rooms.get(name) {
+            return Ok(r.clone());
+        }
+        if rooms.len() >= self.limits.max_rooms {
+            return Err((
+                ErrorCode::TOO_MANY_ROOMS,
+                format!("relay has its maximum of {} rooms", self.limits.max_rooms),
+            ));
+        }
+        let rec = Arc::new(RoomRecord::new(name));
+        if let Some(book) = &self.report {
+            book.add_room(rec.clone());
+        }
+        let room = Arc::new(Room {
+            name: name.to_owned(),
+            handle: self.next_handle.fetch_add(1, Relaxed),
+            members: RwLock::new(Arc::from(Vec::new())),
+            sides: RwLock::new(Arc::from(Vec::new())),
+            rec,
+        });
+        rooms.insert(name.to_owned(), room.clone());
+        self.metrics.rooms_open.fetch_add(1, Relaxed);
+        Ok(room)
+    }
+
+    /// Removes `room` if nobody is in it on this relay or a peer (the caller holds the lock).
+    pub(crate) fn close_if_empty(&self, rooms: &mut HashMap<String, Arc<Room>>, room: &Arc<Room>) {
+        if !room.snapshot().is_empty() || !room.sides().is_empty() {
+            return;
+        }
+        if rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
+            rooms.remove(&room.name);
+            self.metrics.rooms_open.fetch_sub(1, Relaxed);
+            *lock(&room.rec.closed) = Some(SystemTime::now());
+        }
+    }
+
     /// Enters `name`, creating it if needed. Err carries the code and reason for an `Error`.
     pub(crate) fn join(
         &self,
@@ -182,31 +271,10 @@ impl Shared {
             return Err((ErrorCode::GOING_AWAY, GOING_AWAY_REASON.to_owned()));
         }
         let mut rooms = lock(&self.rooms);
-        let room = match rooms.get(name) {
-            Some(r) => r.clone(),
-            None => {
-                if rooms.len() >= self.limits.max_rooms {
-                    return Err((
-                        ErrorCode::TOO_MANY_ROOMS,
-                        format!("relay has its maximum of {} rooms", self.limits.max_rooms),
-                    ));
-                }
-                let rec = Arc::new(RoomRecord::new(name));
-                if let Some(book) = &self.report {
-                    book.add_room(rec.clone());
-                }
-                let room = Arc::new(Room {
-                    name: name.to_owned(),
-                    members: RwLock::new(Arc::from(Vec::new())),
-                    rec,
-                });
-                rooms.insert(name.to_owned(), room.clone());
-                self.metrics.rooms_open.fetch_add(1, Relaxed);
-                room
-            }
-        };
+        let room = self.room_locked(&mut rooms, name)?;
         let current = room.snapshot();
-        if current.len() >= self.limits.max_participants_per_room {
+        let remote = room.remote_ids();
+        if current.len() + remote.len() >= self.limits.max_participants_per_room {
             return Err((
                 ErrorCode::ROOM_FULL,
                 format!(
@@ -236,6 +304,9 @@ impl Shared {
         });
         let members: Arc<[Arc<Member>]> = current.iter().cloned().chain([me.clone()]).collect();
         room.set(members.clone());
+        if let Some(c) = &self.cluster {
+            c.announce_join(self, &room, current.is_empty(), id);
+        }
         drop(rooms);
         self.metrics.participants_open.fetch_add(1, Relaxed);
         tracing::info!(room = name, id = %id, remote = %peer.conn.remote_address(), "joined");
@@ -244,7 +315,7 @@ impl Shared {
         // The caller must publish the membership before the client can learn its id.
         publish(membership.clone());
         let (room, me) = (&membership.room, &membership.me);
-        let others: Vec<ParticipantId> = current.iter().map(|m| m.id).collect();
+        let others: Vec<ParticipantId> = current.iter().map(|m| m.id).chain(remote).collect();
         self.push_to_member(
             me,
             RelayMessage::Joined {
@@ -276,13 +347,10 @@ impl Shared {
             .cloned()
             .collect();
         room.set(remaining.clone());
-        if remaining.is_empty() {
-            if rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
-                rooms.remove(&room.name);
-                self.metrics.rooms_open.fetch_sub(1, Relaxed);
-            }
-            *lock(&room.rec.closed) = Some(SystemTime::now());
+        if let Some(c) = &self.cluster {
+            c.announce_leave(self, room, remaining.is_empty(), m.me.id);
         }
+        self.close_if_empty(&mut rooms, room);
         drop(rooms);
         self.metrics.participants_open.fetch_sub(1, Relaxed);
         *lock(&m.me.rec.left) = Some((SystemTime::now(), reason.to_owned()));

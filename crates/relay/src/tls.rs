@@ -76,7 +76,11 @@ impl Identity {
             .with_no_client_auth()
             .with_single_cert(self.chain, self.key)
             .map_err(|e| RelayError::Tls(e.to_string()))?;
-        tls.alpn_protocols = vec![hush_wire::ALPN.to_vec()];
+        // Clients speak `hush/1`; relays of a cascade link with `hush-peer/1` (SPEC §15).
+        tls.alpn_protocols = vec![
+            hush_wire::ALPN.to_vec(),
+            hush_wire::peer::PEER_ALPN.to_vec(),
+        ];
         tls.max_early_data_size = 0;
         let quic = QuicServerConfig::try_from(tls).map_err(|e| RelayError::Tls(e.to_string()))?;
         let mut server = quinn::ServerConfig::with_crypto(Arc::new(quic));

@@ -172,7 +172,7 @@ pub fn split_frame(buf: &mut BytesMut) -> Result<Option<Bytes>, WireError> {
     Ok(Some(frame.freeze()))
 }
 
-fn framed(body_len_hint: usize, f: impl FnOnce(&mut BytesMut)) -> Bytes {
+pub(crate) fn framed(body_len_hint: usize, f: impl FnOnce(&mut BytesMut)) -> Bytes {
     let mut out = BytesMut::with_capacity(4 + body_len_hint);
     out.put_u32(0);
     f(&mut out);
@@ -181,7 +181,7 @@ fn framed(body_len_hint: usize, f: impl FnOnce(&mut BytesMut)) -> Bytes {
     out.freeze()
 }
 
-fn put_str8(out: &mut BytesMut, s: &str) {
+pub(crate) fn put_str8(out: &mut BytesMut, s: &str) {
     // Callers guarantee s.len() <= 255 (checked at construction or truncated).
     let s = truncate_utf8(s, 255);
     out.put_u8(s.len() as u8);
@@ -340,7 +340,7 @@ impl RelayMessage {
 
 /// The start of every `decode`: checks the body against [`MAX_CONTROL_SIZE`] and reads the
 /// type byte (an empty body is [`WireError::Empty`]).
-fn open_body(body: &[u8]) -> Result<(Reader<'_>, u8), WireError> {
+pub(crate) fn open_body(body: &[u8]) -> Result<(Reader<'_>, u8), WireError> {
     if body.len() > MAX_CONTROL_SIZE {
         return Err(WireError::TooLarge {
             len: body.len(),
@@ -353,13 +353,13 @@ fn open_body(body: &[u8]) -> Result<(Reader<'_>, u8), WireError> {
 }
 
 /// A string field's bytes as UTF-8 ([`WireError::InvalidUtf8`] otherwise).
-fn utf8(bytes: &[u8]) -> Result<&str, WireError> {
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, WireError> {
     std::str::from_utf8(bytes).map_err(|_| WireError::InvalidUtf8)
 }
 
 /// The rest of `body` (what `r` has not read yet) as an opaque blob, at most
 /// [`MAX_BLOB_SIZE`] bytes, sliced from `body` without copying.
-fn blob_rest(body: &Bytes, r: &mut Reader<'_>) -> Result<Bytes, WireError> {
+pub(crate) fn blob_rest(body: &Bytes, r: &mut Reader<'_>) -> Result<Bytes, WireError> {
     let len = r.rest().len();
     if len > MAX_BLOB_SIZE {
         return Err(WireError::TooLarge {

@@ -19,6 +19,7 @@ pub mod codes;
 pub mod control;
 mod error;
 pub mod media;
+pub mod peer;
 pub mod reader;
 pub mod sframe_header;
 pub mod sync;
