@@ -201,16 +201,7 @@ async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, regi
     }
     let limits = &shared.limits;
     let metrics = &shared.metrics;
-    let (tx, mut rx) = mpsc::channel::<Queued>(limits.control_queue.max(1));
-    let writer = tokio::spawn(async move {
-        // Each message keeps its bytes of the budget until QUIC has taken it.
-        while let Some(q) = rx.recv().await {
-            if send.write_chunk(q.msg).await.is_err() {
-                break;
-            }
-        }
-        let _ = send.finish();
-    });
+    let (tx, writer) = spawn_control_writer(send, limits.control_queue.max(1));
     let (media_tx, media_rx) = mpsc::channel::<StreamFrame>(limits.stream_frames_in_flight.max(1));
     let media_writer = tokio::spawn(stream_writer(conn.clone(), metrics.clone(), media_rx));
     let st = Arc::new(ConnState {
@@ -260,6 +251,24 @@ async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, regi
         Some(e) => format!("connection lost: {e}"),
         None => "control stream ended".to_owned(),
     });
+}
+
+/// The task that writes a connection's (or link's) queued control messages to `send`, in order;
+/// each message keeps its bytes of the budget until QUIC has taken it.
+pub(crate) fn spawn_control_writer(
+    mut send: quinn::SendStream,
+    capacity: usize,
+) -> (mpsc::Sender<Queued>, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<Queued>(capacity);
+    let writer = tokio::spawn(async move {
+        while let Some(q) = rx.recv().await {
+            if send.write_chunk(q.msg).await.is_err() {
+                break;
+            }
+        }
+        let _ = send.finish();
+    });
+    (tx, writer)
 }
 
 /// Tells the client once when the relay starts draining (SPEC §7.11); the connection stays

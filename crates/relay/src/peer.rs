@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 use crate::budget::ByteBudget;
 use crate::config::{ClusterConfig, PeerAddr};
 use crate::report::{MemberStats, ParticipantRecord};
-use crate::room::{Peer, Queued, Room, Shared, Side, StreamFrame};
+use crate::room::{Peer, Room, Shared, Side, StreamFrame};
 
 /// How long a dialled link has to finish its `Hello`/`Welcome` exchange.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -216,7 +216,7 @@ impl Cluster {
             } else {
                 &l.remote.name
             };
-            *dialler == self.me.name.clone().min(l.remote.name.clone())
+            dialler == std::cmp::min(&self.me.name, &l.remote.name)
         };
         if let Some(i) = links.iter().position(|l| l.remote.name == link.remote.name) {
             if preferred(&links[i]) || !preferred(link) {
@@ -516,7 +516,7 @@ async fn read_message(recv: &mut quinn::RecvStream) -> Result<PeerMessage, Strin
 async fn run_link(
     shared: &Arc<Shared>,
     conn: quinn::Connection,
-    mut send: quinn::SendStream,
+    send: quinn::SendStream,
     mut recv: quinn::RecvStream,
     remote: PeerIdentity,
     dialled: bool,
@@ -526,15 +526,8 @@ async fn run_link(
     };
     let limits = &shared.limits;
     let metrics = &shared.metrics;
-    let (tx, mut rx) = mpsc::channel::<Queued>(limits.control_queue.max(1) * LINK_QUEUE_FACTOR);
-    let writer = tokio::spawn(async move {
-        while let Some(q) = rx.recv().await {
-            if send.write_chunk(q.msg).await.is_err() {
-                break;
-            }
-        }
-        let _ = send.finish();
-    });
+    let (tx, writer) =
+        crate::conn::spawn_control_writer(send, limits.control_queue.max(1) * LINK_QUEUE_FACTOR);
     let (media_tx, media_rx) = mpsc::channel::<StreamFrame>(limits.stream_frames_in_flight.max(1));
     let media_writer = tokio::spawn(crate::conn::stream_writer(
         conn.clone(),
