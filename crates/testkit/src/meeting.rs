@@ -167,6 +167,23 @@ pub async fn wait_media(events: &mut MeetingEvents, payload: &[u8]) -> MediaFram
     .await
 }
 
+/// Waits until every payload of `payloads` arrived as a media frame, in any order (a datagram
+/// may overtake a frame sent before it on a stream); the frames in the order of `payloads`.
+pub async fn wait_media_all(events: &mut MeetingEvents, payloads: &[&[u8]]) -> Vec<MediaFrame> {
+    let mut got: Vec<Option<MediaFrame>> = vec![None; payloads.len()];
+    while got.iter().any(Option::is_none) {
+        let f = wait_for(events, |ev| match ev {
+            MeetingEvent::Media(f) => Some(f.clone()),
+            _ => None,
+        })
+        .await;
+        if let Some(i) = payloads.iter().position(|p| f.payload == *p) {
+            got[i] = Some(f);
+        }
+    }
+    got.into_iter().flatten().collect()
+}
+
 /// True if `needle` occurs in `hay`.
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)

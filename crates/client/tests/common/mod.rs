@@ -3,7 +3,7 @@
 #![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 pub use hush_testkit::meeting::{
-    GUARD, TempDir, TestRelay, contains, host_role, join, wait_for, wait_media,
+    GUARD, TempDir, TestRelay, contains, host_role, join, wait_for, wait_media, wait_media_all,
 };
 
 use hush_client::{Meeting, MeetingEvent, MeetingEvents};
