@@ -13,7 +13,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use hush_keyservice::{KeyService, KeyServiceConfig};
 use hush_relay::config::MAX_DRAIN_SECS;
-use hush_relay::{CertSource, FileConfig, ModeName, Relay, RelayConfig};
+use hush_relay::{
+    CertSource, ClusterConfig, DirectoryConfig, FileConfig, ModeName, PeerAddr, Relay, RelayConfig,
+};
 
 /// Who holds the meeting keys (SPEC §12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -123,6 +125,104 @@ pub struct Args {
     #[arg(long, env = "HUSH_RELAY_ENDPOINTS",
           value_parser = clap::value_parser!(u64).range(1..=hush_relay::MAX_ENDPOINTS as u64))]
     endpoints: Option<u64>,
+    /// Join the cluster whose room directory is this Redis server (`redis://HOST:PORT[/DB]`,
+    /// SPEC §15.7): the relay registers there under a 5 s lease, links to the other relays it
+    /// finds, and checks every join against the geofence of the whole room.
+    #[arg(long, env = "HUSH_RELAY_CLUSTER", value_name = "REDIS_URL")]
+    cluster: Option<String>,
+    /// The address other relays of the cluster dial to reach this one. Default: --listen
+    /// (which must then not be a wildcard address).
+    #[arg(long, env = "HUSH_RELAY_ADVERTISE")]
+    advertise: Option<SocketAddr>,
+    /// This relay's name in its cluster (1..=64 letters, digits, '.', '_', '-'; unique in the
+    /// cluster). Default: made from the advertised address.
+    #[arg(long, env = "HUSH_RELAY_NAME")]
+    name: Option<String>,
+    /// A relay to link to, `ADDR#SHA256` (its address and certificate pin; repeatable): a
+    /// static cascade, without --cluster, or beside it.
+    #[arg(long = "peer", value_name = "ADDR#SHA256")]
+    peers: Vec<String>,
+    /// File holding the cluster secret every relay of the cluster presents to the others (at
+    /// least 16 bytes). Default with --cluster: the secret kept in the directory, set by the
+    /// first relay (whoever can read the directory can then join the mesh).
+    #[arg(long, env = "HUSH_RELAY_CLUSTER_SECRET_FILE")]
+    cluster_secret_file: Option<PathBuf>,
+}
+
+/// A cascade's settings as the file, variables and flags give them.
+#[derive(Debug, Default)]
+struct ClusterArgs {
+    url: Option<String>,
+    advertise: Option<SocketAddr>,
+    name: Option<String>,
+    peers: Vec<String>,
+    secret_file: Option<PathBuf>,
+}
+
+impl ClusterArgs {
+    /// The relay's cluster configuration, `None` without --cluster or --peer.
+    fn build(&self, listen: SocketAddr) -> anyhow::Result<Option<ClusterConfig>> {
+        if self.url.is_none() && self.peers.is_empty() {
+            if self.advertise.is_some() || self.name.is_some() || self.secret_file.is_some() {
+                anyhow::bail!(
+                    "--advertise, --name and --cluster-secret-file need --cluster or --peer"
+                );
+            }
+            return Ok(None);
+        }
+        let peers = self
+            .peers
+            .iter()
+            .map(|p| {
+                p.parse::<PeerAddr>()
+                    .map_err(|e| anyhow::anyhow!("--peer: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let name = match &self.name {
+            Some(n) => n.clone(),
+            None => self
+                .advertise
+                .unwrap_or(listen)
+                .to_string()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect(),
+        };
+        if !hush_relay::valid_relay_name(&name) {
+            anyhow::bail!(
+                "--name {name:?}: 1..=64 ASCII letters, digits, '.', '_' or '-' (unique in the cluster)"
+            );
+        }
+        let secret = match &self.secret_file {
+            Some(path) => {
+                let text = std::fs::read(path).with_context(|| {
+                    format!("cannot read the cluster secret {}", path.display())
+                })?;
+                text.trim_ascii().to_vec()
+            }
+            None if self.url.is_none() => {
+                anyhow::bail!(
+                    "a cascade of --peer relays without --cluster needs --cluster-secret-file"
+                )
+            }
+            None => Vec::new(),
+        };
+        Ok(Some(ClusterConfig {
+            name,
+            secret,
+            peers,
+            directory: self.url.as_ref().map(|url| DirectoryConfig {
+                url: url.clone(),
+                advertise: self.advertise,
+            }),
+        }))
+    }
 }
 
 /// Tools of `hush relay` that do not start it.
@@ -138,18 +238,26 @@ enum Tool {
 
 impl Args {
     /// The effective configuration and mode: defaults, then the file, then variables and flags.
-    fn config(self) -> anyhow::Result<(RelayConfig, Mode)> {
+    fn config(self) -> anyhow::Result<(RelayConfig, Mode, ClusterArgs)> {
         let mut cfg = RelayConfig::new(SocketAddr::from(([127, 0, 0, 1], 4433)));
         cfg.drain = Duration::from_secs(DEFAULT_DRAIN_SECS);
         cfg.endpoints = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(hush_relay::MAX_ENDPOINTS);
         let mut mode = Mode::E2ee;
+        let mut cluster = ClusterArgs::default();
         if let Some(path) = &self.config {
             let file = FileConfig::load(path)?;
             if let Some(m) = file.mode {
                 mode = m.into();
             }
+            cluster = ClusterArgs {
+                url: file.cluster.clone(),
+                advertise: file.advertise,
+                name: file.name.clone(),
+                peers: file.peers.clone().unwrap_or_default(),
+                secret_file: file.cluster_secret_file.clone(),
+            };
             cfg.apply_file(file);
         }
         let l = &mut cfg.limits;
@@ -199,12 +307,28 @@ impl Args {
         if let Some(n) = self.endpoints {
             cfg.endpoints = usize::try_from(n).unwrap_or(1);
         }
-        Ok((cfg, mode))
+        if self.cluster.is_some() {
+            cluster.url = self.cluster;
+        }
+        if self.advertise.is_some() {
+            cluster.advertise = self.advertise;
+        }
+        if self.name.is_some() {
+            cluster.name = self.name;
+        }
+        if !self.peers.is_empty() {
+            cluster.peers = self.peers;
+        }
+        if self.cluster_secret_file.is_some() {
+            cluster.secret_file = self.cluster_secret_file;
+        }
+        cfg.cluster = cluster.build(cfg.listen)?;
+        Ok((cfg, mode, cluster))
     }
 }
 
 /// The effective configuration in the config file's own format, so it can be saved and reused.
-fn config_toml(cfg: &RelayConfig, mode: Mode) -> anyhow::Result<String> {
+fn config_toml(cfg: &RelayConfig, mode: Mode, cluster: &ClusterArgs) -> anyhow::Result<String> {
     let (state_dir, cert, key) = match &cfg.cert {
         CertSource::StateDir(d) => (Some(d.clone()), None, None),
         CertSource::Pem { cert, key } => (None, Some(cert.clone()), Some(key.clone())),
@@ -222,6 +346,11 @@ fn config_toml(cfg: &RelayConfig, mode: Mode) -> anyhow::Result<String> {
         report_file: cfg.report_file.clone(),
         dump_dir: cfg.dump_dir.clone(),
         metrics: cfg.metrics,
+        cluster: cluster.url.clone(),
+        advertise: cluster.advertise,
+        name: cfg.cluster.as_ref().map(|c| c.name.clone()),
+        peers: (!cluster.peers.is_empty()).then(|| cluster.peers.clone()),
+        cluster_secret_file: cluster.secret_file.clone(),
         limits: cfg.limits.clone(),
     };
     let mut text = String::from(
@@ -244,9 +373,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let print = args.print_config;
-    let (mut cfg, mode) = args.config()?;
+    let (mut cfg, mode, cluster) = args.config()?;
     if print {
-        super::stdout_line(config_toml(&cfg, mode)?.trim_end())?;
+        super::stdout_line(config_toml(&cfg, mode, &cluster)?.trim_end())?;
         return Ok(());
     }
     let keys = (mode == Mode::Transport).then(|| {

@@ -119,6 +119,23 @@ impl MeetingConfig {
     /// Checks the combination of settings: relay-issued keys (`allow_transport`) cannot go with
     /// hosting or a pinned host key, which only mean something with client-made keys.
     pub fn validate(&self) -> Result<(), MeetingError> {
+        if let Some(allow) = &self.allow_regions {
+            // The policy also goes to the relay in `Join` (SPEC §15.6): names it can carry.
+            if allow.is_empty() || allow.len() > hush_wire::MAX_ALLOWED_REGIONS {
+                return Err(MeetingError::Config(format!(
+                    "allowed regions: 1..={} names, not {}",
+                    hush_wire::MAX_ALLOWED_REGIONS,
+                    allow.len()
+                )));
+            }
+            if let Some(bad) = allow.iter().find(|r| !hush_wire::valid_region(r)) {
+                return Err(MeetingError::Config(format!(
+                    "allowed region {:?} is not 1..={} letters, digits, '.', '_', '-' or ':'",
+                    hush_group::names::Escaped(bad),
+                    hush_wire::MAX_REGION_NAME
+                )));
+            }
+        }
         hush_session::Session::check(&self.session_config())
             .map_err(|e| crate::error::meeting_error(e, self.relay))
     }

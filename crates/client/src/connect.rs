@@ -38,7 +38,10 @@ pub(crate) async fn connect_and_join(
         conn.refuse(ErrorCode::MODE_REFUSED, "client refuses relay-issued keys");
         return Err(MeetingError::TransportRefused { relay });
     }
-    match conn.join(&config.room).await {
+    match conn
+        .join_within(&config.room, config.allow_regions.as_deref())
+        .await
+    {
         Ok(joined) => Ok((conn, events, joined)),
         Err(e) => {
             conn.close().await;

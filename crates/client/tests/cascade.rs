@@ -21,6 +21,7 @@ fn cluster(name: &str, peers: Vec<PeerAddr>) -> impl FnOnce(&mut RelayConfig) {
             name,
             secret: SECRET.to_vec(),
             peers,
+            directory: None,
         });
     }
 }
@@ -194,6 +195,7 @@ async fn only_a_relay_with_the_cluster_secret_can_open_a_link() {
             name: "relay-x".into(),
             secret: b"not the cluster secret at all!!".to_vec(),
             peers: vec![to_a],
+            directory: None,
         });
     })
     .await;

@@ -296,11 +296,34 @@ pub struct ClusterConfig {
     /// This relay's name, unique in the cluster (1..=255 bytes).
     pub name: String,
     /// The cluster secret (at least [`hush_wire::peer::MIN_SECRET`] bytes): a dialling relay
-    /// presents it, an accepting relay refuses a link without it.
+    /// presents it, an accepting relay refuses a link without it. Empty with a
+    /// [`directory`](Self::directory): the secret the directory keeps (set by the first relay).
     pub secret: Vec<u8>,
     /// The relays this one dials (a static peer list); a link is used both ways, so each pair
     /// needs listing on one side only.
     pub peers: Vec<PeerAddr>,
+    /// The room directory on Redis (SPEC §15.7): relays find each other there, and every join
+    /// is checked there against the geofence of the whole room. `None`: static peers only.
+    pub directory: Option<DirectoryConfig>,
+}
+
+/// Where the cluster's room directory is, and how this relay is reached by the others.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DirectoryConfig {
+    /// `redis://HOST:PORT[/DB]` (a password in it is never printed).
+    pub url: String,
+    /// The address other relays dial (`--advertise`); `None`: the address the relay listens
+    /// on, which must then not be a wildcard.
+    pub advertise: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for DirectoryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectoryConfig")
+            .field("url", &crate::directory::redact(&self.url))
+            .field("advertise", &self.advertise)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for ClusterConfig {
@@ -309,6 +332,7 @@ impl std::fmt::Debug for ClusterConfig {
             .field("name", &self.name)
             .field("secret", &format_args!("<{} bytes>", self.secret.len()))
             .field("peers", &self.peers)
+            .field("directory", &self.directory)
             .finish()
     }
 }
@@ -467,6 +491,16 @@ pub struct FileConfig {
     pub dump_dir: Option<PathBuf>,
     /// Metrics address.
     pub metrics: Option<SocketAddr>,
+    /// The cluster's room directory, `redis://HOST:PORT` (`hush relay --cluster`).
+    pub cluster: Option<String>,
+    /// The address other relays of the cluster dial (`hush relay --advertise`).
+    pub advertise: Option<SocketAddr>,
+    /// This relay's name in its cluster (`hush relay --name`).
+    pub name: Option<String>,
+    /// Relays to dial, `ADDR#SHA256` each (`hush relay --peer`).
+    pub peers: Option<Vec<String>>,
+    /// A file holding the cluster secret (`hush relay --cluster-secret-file`).
+    pub cluster_secret_file: Option<PathBuf>,
     /// Limits (missing keys keep their defaults).
     pub limits: Limits,
 }

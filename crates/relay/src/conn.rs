@@ -312,11 +312,42 @@ async fn control_loop(st: &ConnState, mut recv: quinn::RecvStream) {
             .metrics
             .control_bytes_in
             .fetch_add(len as u64 + 4, Relaxed);
-        handle_control(st, msg, len + 4);
+        handle_control(st, msg, len + 4).await;
     }
 }
 
-fn handle_control(st: &ConnState, msg: ClientMessage, wire_len: usize) {
+/// A `Join`: the geofence first (SPEC §15.6, with the cluster's directory when there is one),
+/// then the room.
+async fn join(st: &ConnState, room: &str, allow: Option<&[String]>) {
+    let shared = &st.shared;
+    let id = shared.next_participant_id();
+    let refused = |code: ErrorCode, reason: String| {
+        tracing::info!(
+            remote = %st.peer.conn.remote_address(),
+            room = ?room,
+            %code,
+            reason = %reason,
+            "join refused"
+        );
+        st.error(code, reason);
+    };
+    if let Err((code, reason)) = crate::geofence::admit(shared, room, id, allow).await {
+        refused(code, reason);
+        return;
+    }
+    let publish = |m| {
+        st.set_membership(Some(m));
+    };
+    let policy = crate::geofence::policy(allow);
+    if let Err((code, reason)) = shared.join(&st.peer, room, id, policy, publish) {
+        if let Some(d) = shared.cluster.as_ref().and_then(|c| c.directory.as_ref()) {
+            d.release_later(room, id.0);
+        }
+        refused(code, reason);
+    }
+}
+
+async fn handle_control(st: &ConnState, msg: ClientMessage, wire_len: usize) {
     let shared = &st.shared;
     let current = st.membership();
     if let Some(m) = &current {
@@ -327,7 +358,7 @@ fn handle_control(st: &ConnState, msg: ClientMessage, wire_len: usize) {
             .fetch_add(wire_len as u64, Relaxed);
     }
     match msg {
-        ClientMessage::Join { room } => {
+        ClientMessage::Join { room, allow } => {
             if current.is_some() {
                 st.error(
                     ErrorCode::ALREADY_IN_ROOM,
@@ -335,19 +366,7 @@ fn handle_control(st: &ConnState, msg: ClientMessage, wire_len: usize) {
                 );
                 return;
             }
-            let publish = |m| {
-                st.set_membership(Some(m));
-            };
-            if let Err((code, reason)) = shared.join(&st.peer, &room, publish) {
-                tracing::info!(
-                    remote = %st.peer.conn.remote_address(),
-                    room = ?room,
-                    %code,
-                    reason = %reason,
-                    "join refused"
-                );
-                st.error(code, reason);
-            }
+            join(st, &room, allow.as_deref()).await;
         }
         ClientMessage::Leave => match st.set_membership(None) {
             Some(m) => {

@@ -42,6 +42,9 @@ pub enum RelayError {
     /// A limit is outside its range (SPEC §7.4); the text names the key, value and range.
     #[error("{0}")]
     Limit(String),
+    /// The cluster settings are unusable, or the cluster directory cannot be reached at start.
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// Writing the report or a dump file failed.
     #[error("cannot write {path}: {source}")]
     Write {

@@ -29,8 +29,10 @@
 mod budget;
 pub mod config;
 mod conn;
+mod directory;
 pub mod dump;
 mod error;
+mod geofence;
 pub mod hook;
 mod metrics;
 mod peer;
@@ -51,13 +53,14 @@ use std::time::{Duration, SystemTime};
 use hush_wire::{ErrorCode, RelayMode};
 
 pub use config::{
-    CertSource, ClusterConfig, FileConfig, LimitRange, Limits, MAX_ENDPOINTS, ModeName, PeerAddr,
-    RelayConfig,
+    CertSource, ClusterConfig, DirectoryConfig, FileConfig, LimitRange, Limits, MAX_ENDPOINTS,
+    ModeName, PeerAddr, RelayConfig,
 };
+pub use directory::{HEARTBEAT as DIRECTORY_HEARTBEAT, LEASE as DIRECTORY_LEASE};
 pub use error::RelayError;
 pub use hook::{HookMessage, RelayHook};
 pub use metrics::RelayStats;
-pub use peer::PeerLinkInfo;
+pub use peer::{PeerLinkInfo, valid_relay_name};
 pub use state_dir::pin_of;
 pub use tls::SELF_SIGNED_NAMES;
 
@@ -96,6 +99,7 @@ impl RelayHandle {
 
     /// The knowledge report as it would be written now (`None` without `report_file`).
     pub fn report_text(&self) -> Option<String> {
+        self.shared.refresh_cluster_report();
         self.shared.report.as_ref().map(|b| b.render())
     }
 
@@ -197,13 +201,11 @@ impl Relay {
         let cluster = match &config.cluster {
             None => None,
             Some(_) if config.hook.is_some() => {
-                return Err(RelayError::Limit(
+                return Err(RelayError::Cluster(
                     "a relay with a key service (transport mode) cannot join a cascade".into(),
                 ));
             }
-            Some(c) => Some(
-                peer::Cluster::new(c, &config.region, cert_sha256).map_err(RelayError::Limit)?,
-            ),
+            Some(c) => Some(cluster(c, &config.region, local_addr, cert_sha256).await?),
         };
         let shared = Arc::new(Shared::new(
             config.limits.clone(),
@@ -211,6 +213,7 @@ impl Relay {
             metrics,
             report,
             config.dump_dir.clone(),
+            config.region.clone(),
             cluster,
         ));
         Ok(Relay {
@@ -275,6 +278,7 @@ impl Relay {
                 loop {
                     tick.tick().await;
                     shared.flush_dumps();
+                    shared.refresh_cluster_report();
                     if let Err(e) = book.write() {
                         tracing::warn!(error = %e, "cannot write the report");
                     }
@@ -297,7 +301,11 @@ impl Relay {
             })
             .collect();
         drop(accepted);
-        let dialers = peer::spawn_dialers(&shared, &endpoints[0]);
+        let mut dialers = peer::spawn_dialers(&shared, &endpoints[0]);
+        dialers.push(tokio::spawn(directory::run(
+            shared.clone(),
+            endpoints[0].clone(),
+        )));
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -317,6 +325,10 @@ impl Relay {
         // close when `run` returns (a restarted relay rebinds the port at once).
         for d in &dialers {
             d.abort();
+        }
+        if let Some(dir) = shared.cluster.as_ref().and_then(|c| c.directory.as_ref()) {
+            dir.stop_dialers();
+            dir.deregister().await;
         }
         for a in &acceptors {
             a.abort();
@@ -355,6 +367,7 @@ impl Relay {
             t.abort();
         }
         shared.flush_dumps();
+        shared.refresh_cluster_report();
         if let Some(book) = &shared.report {
             book.write()?;
         }
@@ -407,6 +420,49 @@ impl RunningRelay {
             Err(_) => Ok(()),
         }
     }
+}
+
+/// The cluster part of a relay (SPEC §15): its directory connection, if it has one (reached
+/// once here: a relay that cannot reach it at start says so), and its secret.
+async fn cluster(
+    c: &ClusterConfig,
+    region: &str,
+    local: SocketAddr,
+    pin: [u8; 32],
+) -> Result<peer::Cluster, RelayError> {
+    let directory = match &c.directory {
+        None => None,
+        Some(d) => {
+            let advertise = d.advertise.unwrap_or(local);
+            if advertise.ip().is_unspecified() {
+                return Err(RelayError::Cluster(format!(
+                    "the relay listens on {local}: say with --advertise which address other \
+                     relays dial"
+                )));
+            }
+            if !hush_wire::valid_region(region) {
+                return Err(RelayError::Cluster(format!(
+                    "a relay of a directory cluster needs a --region of 1..={} letters, digits, \
+                     '.', '_', '-' or ':', not {region:?}",
+                    hush_wire::MAX_REGION_NAME
+                )));
+            }
+            let dir = directory::Directory::connect(&d.url, &c.name, region, advertise, pin)
+                .await
+                .map_err(RelayError::Cluster)?;
+            Some(Arc::new(dir))
+        }
+    };
+    let secret = match (&directory, c.secret.is_empty()) {
+        (Some(d), true) => d.shared_secret().await.map_err(RelayError::Cluster)?,
+        (None, true) => {
+            return Err(RelayError::Cluster(
+                "a cluster without a directory needs a secret".into(),
+            ));
+        }
+        (_, false) => c.secret.clone(),
+    };
+    peer::Cluster::new(c, region, secret, directory).map_err(RelayError::Cluster)
 }
 
 /// Graceful drain (SPEC §7.11): refuse new connections and joins, tell every client

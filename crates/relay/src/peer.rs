@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 
 use crate::budget::ByteBudget;
 use crate::config::{ClusterConfig, PeerAddr};
+use crate::directory::Directory;
 use crate::report::{MemberStats, ParticipantRecord};
 use crate::room::{Peer, Room, Shared, Side, StreamFrame};
 
@@ -70,6 +71,8 @@ pub(crate) struct Cluster {
     secret: Vec<u8>,
     peers: Vec<PeerAddr>,
     links: Mutex<Vec<Arc<Link>>>,
+    /// The room directory on Redis (SPEC §15.7), if the cluster has one.
+    pub(crate) directory: Option<Arc<Directory>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -102,34 +105,58 @@ impl std::fmt::Debug for Link {
     }
 }
 
+/// True for a relay name of a cluster: 1..=64 ASCII letters, digits, `.`, `_`, `-` (the
+/// directory's keys and fields are built from it, with `:` as their separator).
+pub fn valid_relay_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The high half of the participant ids a relay assigns (SPEC §15.2): from its name, which is
+/// unique in the cluster (relays of one deployment may share a certificate, so not its pin).
+fn id_tag(name: &str) -> u32 {
+    let d = Sha256::digest([b"hush-relay-id-tag\0".as_slice(), name.as_bytes()].concat());
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]]).max(1)
+}
+
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Cluster {
-    /// The cluster part of a relay whose certificate pin is `pin` (its first four bytes are the
-    /// relay's id tag, unless zero).
-    pub(crate) fn new(cfg: &ClusterConfig, region: &str, pin: [u8; 32]) -> Result<Self, String> {
-        if cfg.name.is_empty() || cfg.name.len() > 255 {
-            return Err("the relay's cluster name must be 1..=255 bytes".into());
+    /// The cluster part of a relay in `region`, holding the cluster `secret` (the configured
+    /// one, or the directory's) and linked to the cluster's `directory`, if any.
+    pub(crate) fn new(
+        cfg: &ClusterConfig,
+        region: &str,
+        secret: Vec<u8>,
+        directory: Option<Arc<Directory>>,
+    ) -> Result<Self, String> {
+        if !valid_relay_name(&cfg.name) {
+            return Err(format!(
+                "the relay's cluster name {:?} must be 1..=64 ASCII letters, digits, '.', '_' or '-'",
+                cfg.name
+            ));
         }
-        if cfg.secret.len() < MIN_SECRET || cfg.secret.len() > hush_wire::peer::MAX_SECRET {
+        if secret.len() < MIN_SECRET || secret.len() > hush_wire::peer::MAX_SECRET {
             return Err(format!(
                 "the cluster secret must be {MIN_SECRET}..={} bytes, not {}",
                 hush_wire::peer::MAX_SECRET,
-                cfg.secret.len()
+                secret.len()
             ));
         }
-        let tag = u32::from_be_bytes([pin[0], pin[1], pin[2], pin[3]]).max(1);
         Ok(Cluster {
             me: PeerIdentity {
                 name: cfg.name.clone(),
                 region: region.to_owned(),
-                tag,
+                tag: id_tag(&cfg.name),
             },
-            secret: cfg.secret.clone(),
+            secret,
             peers: cfg.peers.clone(),
             links: Mutex::new(Vec::new()),
+            directory,
         })
     }
 
@@ -246,6 +273,63 @@ impl Cluster {
             }
         }
         true
+    }
+
+    /// The knowledge report's cascade section: this relay, its directory, its peer links and
+    /// the rooms each peer carries (SPEC §15.8).
+    pub(crate) fn report(&self) -> String {
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let dir = match &self.directory {
+            None => "no directory (static peers)".to_owned(),
+            Some(d) => format!(
+                "directory {} ({})",
+                d.shown(),
+                if d.is_up() {
+                    "reachable"
+                } else {
+                    "UNREACHABLE"
+                }
+            ),
+        };
+        let links = self.info();
+        let _ = writeln!(
+            o,
+            "cluster: this relay is {:?} (region {:?}, id tag {:#010x}), {dir}, {} peer link(s)",
+            self.me.name,
+            self.me.region,
+            self.me.tag,
+            links.len()
+        );
+        for l in &links {
+            let _ = writeln!(
+                o,
+                "  peer link {:?}: region {:?}, at {}, {}, carries rooms {:?}",
+                l.name,
+                l.region,
+                l.remote,
+                if l.dialled {
+                    "dialled by this relay"
+                } else {
+                    "dialled by the peer"
+                },
+                l.rooms
+            );
+        }
+        o
+    }
+
+    /// The regions of the peer relays carrying `room` with this relay, sorted, deduplicated.
+    pub(crate) fn carrier_regions(&self, room: &Room) -> Vec<String> {
+        let mut r: Vec<String> = room
+            .sides()
+            .iter()
+            .map(|s| s.link.remote.region.clone())
+            .chain([self.me.region.clone()])
+            .collect();
+        r.sort();
+        r.dedup();
+        r
     }
 
     /// Removes a closed link: its peer's participants leave every room it carried.
@@ -366,13 +450,27 @@ pub(crate) fn spawn_dialers(
     };
     c.peers
         .iter()
-        .map(|p| tokio::spawn(dial_forever(shared.clone(), endpoint.clone(), *p)))
+        .map(|p| tokio::spawn(dial_forever(shared.clone(), endpoint.clone(), *p, None)))
         .collect()
 }
 
-async fn dial_forever(shared: Arc<Shared>, endpoint: quinn::Endpoint, to: PeerAddr) {
+/// Dials `to` until the relay stops; a peer found in the directory (`listed_as` its name) is
+/// dialled only while the directory lists it there.
+pub(crate) async fn dial_forever(
+    shared: Arc<Shared>,
+    endpoint: quinn::Endpoint,
+    to: PeerAddr,
+    listed_as: Option<String>,
+) {
     let mut wait = REDIAL_MIN;
     loop {
+        if let (Some(name), Some(dir)) = (
+            &listed_as,
+            shared.cluster.as_ref().and_then(|c| c.directory.as_ref()),
+        ) && !dir.lists(name, to)
+        {
+            return;
+        }
         let started = Instant::now();
         match dial(&shared, &endpoint, to).await {
             Ok(()) => {}

@@ -213,6 +213,8 @@ pub(crate) struct ReportBook {
     forgotten_total: AtomicU64,
     /// Closed rooms dropped by [`MAX_CLOSED_ROOMS`].
     rooms_forgotten: AtomicU64,
+    /// The cascade section (SPEC §15): this relay's peer links and directory, as last set.
+    cluster: Mutex<String>,
 }
 
 impl ReportBook {
@@ -225,6 +227,7 @@ impl ReportBook {
             kids_total: Arc::new(AtomicUsize::new(0)),
             forgotten_total: AtomicU64::new(0),
             rooms_forgotten: AtomicU64::new(0),
+            cluster: Mutex::new(String::new()),
         }
     }
 
@@ -265,6 +268,11 @@ impl ReportBook {
     }
 
     /// Renders the whole report as text.
+    /// Sets the cascade section: what the relay's peer links and directory are now.
+    pub(crate) fn set_cluster(&self, text: String) {
+        *lock(&self.cluster) = text;
+    }
+
     pub(crate) fn render(&self) -> String {
         let f = &self.facts;
         let mut o = String::new();
@@ -317,6 +325,7 @@ impl ReportBook {
             self.forgotten_total.load(Relaxed),
             self.rooms_forgotten.load(Relaxed)
         );
+        o.push_str(&lock(&self.cluster));
         let rooms = lock(&self.rooms).clone();
         let _ = writeln!(o, "rooms: {}", rooms.len());
         for r in rooms {

@@ -62,6 +62,8 @@ pub(crate) struct Member {
     pub(crate) peer: Peer,
     pub(crate) rec: Arc<ParticipantRecord>,
     pub(crate) dump: Option<DumpFiles>,
+    /// The regions the participant allows (`a,b`, or `*` for any), as its `Join` said.
+    pub(crate) policy: String,
 }
 
 /// A room: exists while it has members.
@@ -144,6 +146,8 @@ pub(crate) struct Shared {
     pub(crate) going_away: watch::Sender<bool>,
     /// The relay's part in a cascade (SPEC §15), if it has one.
     pub(crate) cluster: Option<Cluster>,
+    /// The region the relay runs in (its `Hello`).
+    pub(crate) region: String,
     next_handle: AtomicU32,
 }
 
@@ -154,6 +158,7 @@ impl Shared {
         metrics: Arc<Metrics>,
         report: Option<Arc<ReportBook>>,
         dump_dir: Option<PathBuf>,
+        region: String,
         cluster: Option<Cluster>,
     ) -> Self {
         let tag = cluster.as_ref().map_or(0, |c| u64::from(c.me.tag));
@@ -170,8 +175,36 @@ impl Shared {
             conns: AtomicUsize::new(0),
             going_away: watch::Sender::new(false),
             cluster,
+            region,
             next_handle: AtomicU32::new(1),
         }
+    }
+
+    /// A fresh participant id (unique across the cluster, SPEC §15.2).
+    pub(crate) fn next_participant_id(&self) -> ParticipantId {
+        ParticipantId(self.next_id.fetch_add(1, Relaxed))
+    }
+
+    /// Every participant of this relay: `(room, id, policy)`.
+    pub(crate) fn local_participants(&self) -> Vec<(String, u64, String)> {
+        let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
+        rooms
+            .iter()
+            .flat_map(|r| {
+                r.snapshot()
+                    .iter()
+                    .map(|m| (r.name.clone(), m.id.0, m.policy.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The room `name` if it has participants on this relay.
+    pub(crate) fn carried(&self, name: &str) -> Option<Arc<Room>> {
+        lock(&self.rooms)
+            .get(name)
+            .filter(|r| !r.snapshot().is_empty())
+            .cloned()
     }
 
     /// Closes a connection with a wire code and reason, counting it once.
@@ -260,11 +293,14 @@ impl Shared {
         }
     }
 
-    /// Enters `name`, creating it if needed. Err carries the code and reason for an `Error`.
+    /// Enters `name` as participant `id` with region policy `policy`, creating the room if
+    /// needed. Err carries the code and reason for an `Error`.
     pub(crate) fn join(
         &self,
         peer: &Peer,
         name: &str,
+        id: ParticipantId,
+        policy: String,
         publish: impl FnOnce(Arc<Membership>),
     ) -> Result<(), (ErrorCode, String)> {
         if *self.going_away.borrow() {
@@ -283,7 +319,6 @@ impl Shared {
                 ),
             ));
         }
-        let id = ParticipantId(self.next_id.fetch_add(1, Relaxed));
         let rec = Arc::new(ParticipantRecord {
             id,
             remote: peer.conn.remote_address(),
@@ -301,6 +336,7 @@ impl Shared {
                 .dump_dir
                 .as_ref()
                 .map(|d| DumpFiles::create(d, name, id)),
+            policy,
         });
         let members: Arc<[Arc<Member>]> = current.iter().cloned().chain([me.clone()]).collect();
         room.set(members.clone());
@@ -349,6 +385,9 @@ impl Shared {
         room.set(remaining.clone());
         if let Some(c) = &self.cluster {
             c.announce_leave(self, room, remaining.is_empty(), m.me.id);
+            if let Some(d) = &c.directory {
+                d.release_later(&room.name, m.me.id.0);
+            }
         }
         self.close_if_empty(&mut rooms, room);
         drop(rooms);
@@ -390,6 +429,13 @@ impl Shared {
                     self.push_to_member(m, bytes.clone());
                 }
             }
+        }
+    }
+
+    /// Rewrites the report's cascade section from the links as they are now.
+    pub(crate) fn refresh_cluster_report(&self) {
+        if let (Some(book), Some(c)) = (&self.report, &self.cluster) {
+            book.set_cluster(c.report());
         }
     }
 

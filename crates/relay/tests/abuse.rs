@@ -48,9 +48,15 @@ async fn raw(
     let (mut send, mut recv) = conn.accept_bi().await.unwrap();
     read_msg(&mut recv).await; // Hello
     if let Some(room) = room {
-        send.write_all(&ClientMessage::Join { room: room.into() }.encode())
-            .await
-            .unwrap();
+        send.write_all(
+            &ClientMessage::Join {
+                room: room.into(),
+                allow: None,
+            }
+            .encode(),
+        )
+        .await
+        .unwrap();
         read_msg(&mut recv).await; // Joined
     }
     Raw {

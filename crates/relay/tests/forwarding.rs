@@ -221,9 +221,15 @@ async fn slow_client(
     let (mut send, mut recv) = conn.accept_bi().await.unwrap();
     let mut buf = [0u8; 64];
     let _ = recv.read(&mut buf).await.unwrap();
-    send.write_all(&hush_wire::ClientMessage::Join { room: room.into() }.encode())
-        .await
-        .unwrap();
+    send.write_all(
+        &hush_wire::ClientMessage::Join {
+            room: room.into(),
+            allow: None,
+        }
+        .encode(),
+    )
+    .await
+    .unwrap();
     // Wait until the relay counts it as a participant.
     for _ in 0..1000 {
         if r.handle.stats().participants_open >= 3 {

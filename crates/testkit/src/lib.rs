@@ -29,6 +29,7 @@ mod error;
 pub mod ffmpeg;
 pub mod meeting;
 mod process;
+pub mod redis;
 mod relay;
 mod tamper;
 mod tls;

@@ -332,7 +332,7 @@ impl State {
 
     fn on_control(&self, id: ParticipantId, msg: ClientMessage) {
         match msg {
-            ClientMessage::Join { room } => {
+            ClientMessage::Join { room, .. } => {
                 let mut inner = lock(&self.inner);
                 let Some(entry) = inner.conns.get_mut(&id) else {
                     return;

@@ -47,6 +47,9 @@ impl ErrorCode {
     /// code; the connection stays usable until the relay closes it with `SHUTTING_DOWN` at the
     /// end of its drain time. A client moves to another relay now.
     pub const GOING_AWAY: ErrorCode = ErrorCode(0x11);
+    /// 0x12: a `Join` the relay cannot admit now because its cluster's room directory is
+    /// unreachable (SPEC §15.7): sent as `Error`; try again, or another relay.
+    pub const DIRECTORY_UNAVAILABLE: ErrorCode = ErrorCode(0x12);
 
     /// A short stable name (used in logs, the report and metric labels).
     pub fn name(self) -> &'static str {
@@ -69,12 +72,13 @@ impl ErrorCode {
             ErrorCode::INTERNAL => "internal",
             ErrorCode::MODE_REFUSED => "mode_refused",
             ErrorCode::GOING_AWAY => "going_away",
+            ErrorCode::DIRECTORY_UNAVAILABLE => "directory_unavailable",
             _ => "unknown",
         }
     }
 
     /// Every code defined by this version, in numeric order.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::NO_ERROR,
         ErrorCode::PROTOCOL_VIOLATION,
         ErrorCode::MESSAGE_TOO_LARGE,
@@ -93,6 +97,7 @@ impl ErrorCode {
         ErrorCode::INTERNAL,
         ErrorCode::MODE_REFUSED,
         ErrorCode::GOING_AWAY,
+        ErrorCode::DIRECTORY_UNAVAILABLE,
     ];
 }
 

@@ -117,6 +117,22 @@ pub struct RelayLimits {
 /// The bytes of the limits block of `Hello`.
 const HELLO_LIMITS_LEN: usize = 16;
 
+/// The most regions a `Join` may allow (SPEC §15.6).
+pub const MAX_ALLOWED_REGIONS: usize = 16;
+
+/// The longest region name in a `Join`'s policy, in bytes.
+pub const MAX_REGION_NAME: usize = 64;
+
+/// True for a region name a `Join` policy may carry: 1..=[`MAX_REGION_NAME`] bytes of ASCII
+/// letters, digits, `.`, `_`, `-` and `:` (no separators, no control characters: the relay
+/// stores and reports them).
+pub fn valid_region(name: &str) -> bool {
+    (1..=MAX_REGION_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
+}
+
 /// A message from a client to the relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -125,6 +141,9 @@ pub enum ClientMessage {
     Join {
         /// Room name: 1..=255 bytes of UTF-8.
         room: String,
+        /// The regions the client allows its meeting to be carried in (SPEC §15.6): `None`
+        /// allows any. At most [`MAX_ALLOWED_REGIONS`] names, each a [`valid_region`].
+        allow: Option<Vec<String>>,
     },
     /// Leave the current room.
     Leave,
@@ -376,10 +395,25 @@ impl ClientMessage {
     pub fn encode(&self) -> Bytes {
         use client_type::*;
         match self {
-            ClientMessage::Join { room } => framed(2 + room.len(), |o| {
-                o.put_u8(JOIN);
-                put_str8(o, truncate_utf8(room, MAX_ROOM_NAME));
-            }),
+            ClientMessage::Join { room, allow } => {
+                let policy: usize = allow
+                    .iter()
+                    .flatten()
+                    .map(|r| 1 + r.len().min(MAX_REGION_NAME))
+                    .sum();
+                framed(3 + room.len() + policy, |o| {
+                    o.put_u8(JOIN);
+                    put_str8(o, truncate_utf8(room, MAX_ROOM_NAME));
+                    // The policy is a trailing field: a `Join` without it is one from before it.
+                    if let Some(allow) = allow {
+                        let n = allow.len().min(MAX_ALLOWED_REGIONS);
+                        o.put_u8(n as u8);
+                        for r in &allow[..n] {
+                            put_str8(o, truncate_utf8(r, MAX_REGION_NAME));
+                        }
+                    }
+                })
+            }
             ClientMessage::Leave => framed(1, |o| o.put_u8(LEAVE)),
             ClientMessage::Send { to, blob } => framed(10 + blob.len(), |o| {
                 o.put_u8(SEND);
@@ -409,8 +443,26 @@ impl ClientMessage {
                 if room.is_empty() {
                     return Err(WireError::EmptyRoom);
                 }
+                let allow = if r.remaining() == 0 {
+                    None
+                } else {
+                    let n = usize::from(r.u8()?);
+                    if n == 0 || n > MAX_ALLOWED_REGIONS {
+                        return Err(WireError::InvalidRegion);
+                    }
+                    let mut v = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let name = utf8(r.prefixed8()?)?;
+                        if !valid_region(name) {
+                            return Err(WireError::InvalidRegion);
+                        }
+                        v.push(name.to_owned());
+                    }
+                    Some(v)
+                };
                 ClientMessage::Join {
                     room: room.to_owned(),
+                    allow,
                 }
             }
             LEAVE => ClientMessage::Leave,
@@ -536,5 +588,38 @@ mod tests {
         let m2 = split_frame(&mut buf).unwrap().unwrap();
         assert_eq!(ClientMessage::decode(m2).unwrap(), ClientMessage::Leave);
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn join_carries_an_optional_region_policy_and_refuses_a_bad_one() {
+        let plain = ClientMessage::Join {
+            room: "r".into(),
+            allow: None,
+        };
+        let b = plain.encode();
+        assert_eq!(&b[4..], &[0x41, 1, b'r'], "no policy: the Join of before");
+        assert_eq!(ClientMessage::decode(b.slice(4..)).unwrap(), plain);
+        let with = ClientMessage::Join {
+            room: "r".into(),
+            allow: Some(vec!["eu-west".into(), "eu:central".into()]),
+        };
+        let b = with.encode();
+        assert_eq!(ClientMessage::decode(b.slice(4..)).unwrap(), with);
+        let bad = |tail: &[u8]| {
+            let mut body = vec![0x41, 1, b'r'];
+            body.extend_from_slice(tail);
+            ClientMessage::decode(Bytes::from(body)).unwrap_err()
+        };
+        assert_eq!(bad(&[0]), WireError::InvalidRegion, "an empty list");
+        assert_eq!(bad(&[1, 3, b'e', b',', b'u']), WireError::InvalidRegion);
+        assert_eq!(bad(&[1, 2, b'e', 0x1b]), WireError::InvalidRegion);
+        assert_eq!(bad(&[1, 0]), WireError::InvalidRegion, "an empty name");
+        let mut many = vec![17u8];
+        for _ in 0..17 {
+            many.extend_from_slice(&[1, b'x']);
+        }
+        assert_eq!(bad(&many), WireError::InvalidRegion);
+        assert_eq!(bad(&[2, 1, b'x']), WireError::Truncated);
+        assert!(valid_region(&"a".repeat(64)) && !valid_region(&"a".repeat(65)));
     }
 }

@@ -38,6 +38,9 @@ pub enum WireError {
     /// The relay mode byte of a `Hello` is unknown.
     #[error("invalid relay mode 0x{0:02x}")]
     InvalidMode(u8),
+    /// A `Join`'s region policy is empty, too long, or names an invalid region.
+    #[error("invalid region policy in Join")]
+    InvalidRegion,
     /// A media stream's type byte is unknown.
     #[error("unknown media stream type 0x{0:02x}")]
     UnknownStreamType(u8),

@@ -25,7 +25,9 @@ pub mod sframe_header;
 pub mod sync;
 
 pub use codes::ErrorCode;
-pub use control::{ClientMessage, RelayLimits, RelayMessage};
+pub use control::{
+    ClientMessage, MAX_ALLOWED_REGIONS, MAX_REGION_NAME, RelayLimits, RelayMessage, valid_region,
+};
 pub use error::WireError;
 
 /// ALPN protocol id negotiated in the TLS handshake (SPEC §6.1).

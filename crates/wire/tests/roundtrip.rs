@@ -63,7 +63,11 @@ fn relay_msg() -> impl Strategy<Value = RelayMessage> {
 
 fn client_msg() -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
-        ".{1,30}".prop_map(|room| ClientMessage::Join { room }),
+        (
+            ".{1,30}",
+            prop::option::of(prop::collection::vec("[a-z0-9:._-]{1,64}", 1..=16))
+        )
+            .prop_map(|(room, allow)| ClientMessage::Join { room, allow }),
         Just(ClientMessage::Leave),
         (
             prop::option::of(any::<u64>()),

@@ -322,6 +322,16 @@ impl RelayConnection {
 
     /// Joins `room` and waits for the relay's answer.
     pub async fn join(&self, room: &str) -> Result<Joined, NetError> {
+        self.join_within(room, None).await
+    }
+
+    /// [`join`](Self::join), stating the regions the client lets its meeting be carried in
+    /// (SPEC §15.6) so that a cascade keeps the room inside them; `None` allows any.
+    pub async fn join_within(
+        &self,
+        room: &str,
+        allow: Option<&[String]>,
+    ) -> Result<Joined, NetError> {
         if room.is_empty() || room.len() > hush_wire::MAX_ROOM_NAME {
             return Err(ProtocolError::RoomName.into());
         }
@@ -330,6 +340,7 @@ impl RelayConnection {
         self.write(
             ClientMessage::Join {
                 room: room.to_owned(),
+                allow: allow.map(<[String]>::to_vec),
             }
             .encode(),
         )
