@@ -82,6 +82,9 @@ pub struct Relay {
     metrics_listener: Option<tokio::net::TcpListener>,
     metrics_addr: Option<SocketAddr>,
     drain: Duration,
+    /// The endpoint peer links are dialled from (SPEC §15): its own socket, because the replies
+    /// to a connection dialled from one of several `SO_REUSEPORT` sockets may land on another.
+    link_dialer: Option<quinn::Endpoint>,
 }
 
 /// A cheap handle to a relay's live counters and report.
@@ -207,6 +210,16 @@ impl Relay {
             }
             Some(c) => Some(cluster(c, &config.region, local_addr, cert_sha256).await?),
         };
+        let link_dialer = match &cluster {
+            Some(_) => {
+                let addr = SocketAddr::new(local_addr.ip(), 0);
+                Some(
+                    quinn::Endpoint::client(addr)
+                        .map_err(|source| RelayError::Bind { addr, source })?,
+                )
+            }
+            None => None,
+        };
         let shared = Arc::new(Shared::new(
             config.limits.clone(),
             config.hook.clone(),
@@ -227,6 +240,7 @@ impl Relay {
             metrics_listener,
             metrics_addr,
             drain: config.drain,
+            link_dialer,
         })
     }
 
@@ -266,6 +280,7 @@ impl Relay {
             report_interval,
             metrics_listener,
             drain: drain_for,
+            link_dialer,
             ..
         } = self;
         let metrics_task =
@@ -301,11 +316,11 @@ impl Relay {
             })
             .collect();
         drop(accepted);
-        let mut dialers = peer::spawn_dialers(&shared, &endpoints[0]);
-        dialers.push(tokio::spawn(directory::run(
-            shared.clone(),
-            endpoints[0].clone(),
-        )));
+        let mut dialers = Vec::new();
+        if let Some(ep) = &link_dialer {
+            dialers = peer::spawn_dialers(&shared, ep);
+            dialers.push(tokio::spawn(directory::run(shared.clone(), ep.clone())));
+        }
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
