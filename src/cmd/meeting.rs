@@ -274,6 +274,13 @@ pub(crate) fn print_session_event(ev: &MeetingEvent) -> anyhow::Result<bool> {
         MeetingEvent::Moved { relay, region } => {
             eprintln!("moved to relay {relay} (region \"{}\")", Escaped(region));
         }
+        MeetingEvent::Carriers { relays } => {
+            let list: Vec<String> = relays
+                .iter()
+                .map(|(name, region)| format!("{} (region \"{}\")", Escaped(name), Escaped(region)))
+                .collect();
+            eprintln!("carried by relays: {}", list.join(", "));
+        }
         MeetingEvent::HostAway { grace } => eprintln!(
             "the host left the room: keeping the current keys for up to {} s while it may come \
              back",

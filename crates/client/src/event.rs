@@ -150,6 +150,13 @@ pub enum MeetingEvent {
         /// Its region, as its `Hello` says (attacker-chosen text: escape before printing).
         region: String,
     },
+    /// The relays carrying the meeting changed, as the client's relay reports them (SPEC §15.8):
+    /// `(name, region)`, that relay first. Attacker-chosen text (escape before printing), and
+    /// what the relays say: a client cannot verify which relays its frames crossed.
+    Carriers {
+        /// `(name, region)` of each relay.
+        relays: Vec<(String, String)>,
+    },
     /// Member: the relay reports the host's connection gone. The current epoch's keys stay in
     /// use for at most `grace` while the host may come back (a host reconnect brings a new
     /// roster); then the meeting ends ([`MeetingEvent::Ended`]).

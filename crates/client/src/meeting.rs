@@ -436,6 +436,13 @@ impl Meeting {
         lock(&self.shared.view).region.clone()
     }
 
+    /// The relays carrying the meeting, `(name, region)`, the client's own relay first, as the
+    /// relays of a cascade report them (SPEC §15.8: what they say, which no client can verify);
+    /// empty on a relay without a cluster.
+    pub fn carriers(&self) -> Vec<(String, String)> {
+        lock(&self.shared.view).carriers.clone()
+    }
+
     /// The key mode the relay announced.
     pub fn relay_mode(&self) -> Option<RelayMode> {
         lock(&self.shared.view).mode

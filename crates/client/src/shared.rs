@@ -120,6 +120,8 @@ pub(crate) struct View {
     pub(crate) region: String,
     pub(crate) mode: Option<RelayMode>,
     pub(crate) relay: Option<std::net::SocketAddr>,
+    /// The relays carrying the room, as the current relay last reported them (SPEC §15.8).
+    pub(crate) carriers: Vec<(String, String)>,
 }
 
 /// Readiness as seen by waiters: the keyed epoch (0: none) and how many others it holds.
@@ -207,6 +209,7 @@ impl Shared {
             v.region = c.relay_region().to_owned();
             v.mode = Some(c.relay_mode());
             v.relay = Some(c.relay_addr());
+            v.carriers.clear();
         }
         *hush_wire::sync::write(&self.conn) = conn;
     }

@@ -117,6 +117,33 @@ async fn relays_find_each_other_in_the_directory_and_carry_one_meeting() {
     wait_media(&mut hev, b"from-c").await;
     wait_media(&mut g2ev, b"from-a").await;
 
+    // Every client can say which relays carry its meeting (as the relays report it).
+    let carried = |m: &Meeting| {
+        let mut c = m.carriers();
+        c.sort();
+        c
+    };
+    let all = vec![
+        ("relay-a".to_owned(), "eu".to_owned()),
+        ("relay-b".to_owned(), "eu".to_owned()),
+        ("relay-c".to_owned(), "us".to_owned()),
+    ];
+    tokio::time::timeout(GUARD, async {
+        while [&host, &g1, &g2].iter().any(|m| carried(m) != all) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "carriers: {:?} {:?} {:?}",
+            host.carriers(),
+            g1.carriers(),
+            g2.carriers()
+        )
+    });
+    assert_eq!(g2.carriers()[0].0, "relay-c", "its own relay first");
+
     // The directory lists the three relays and the room's three carriers.
     let relays = redis.command(&["ZCARD", "hush:relays"]).unwrap();
     assert_eq!(relays.trim(), ":3", "{relays}");
@@ -145,6 +172,13 @@ async fn relays_find_each_other_in_the_directory_and_carry_one_meeting() {
         !r.contains("r:relay-c")
     })
     .await;
+    tokio::time::timeout(GUARD, async {
+        while carried(&host) != all[..2] {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the host's relay reports relay c gone from the room");
     host.leave().await.unwrap();
     g1.leave().await.unwrap();
     wait_redis(&redis, &["EXISTS", "hush:room:dir"], |r| r.trim() == ":0").await;

@@ -319,6 +319,28 @@ impl Cluster {
         o
     }
 
+    /// The relays carrying `room`, this one first: what its participants are told (SPEC §15.8).
+    pub(crate) fn carriers(&self, room: &Room) -> Bytes {
+        let mut others: Vec<(String, String)> = room
+            .sides()
+            .iter()
+            .map(|s| (s.link.remote.name.clone(), s.link.remote.region.clone()))
+            .collect();
+        others.sort();
+        let relays = std::iter::once((self.me.name.clone(), self.me.region.clone()))
+            .chain(others)
+            .collect();
+        RelayMessage::Carriers { relays }.encode()
+    }
+
+    /// Tells every participant of `room` here which relays carry it now.
+    pub(crate) fn announce_carriers(&self, shared: &Shared, room: &Room) {
+        let msg = self.carriers(room);
+        for m in room.snapshot().iter() {
+            shared.push_to_member(m, msg.clone());
+        }
+    }
+
     /// The regions of the peer relays carrying `room` with this relay, sorted, deduplicated.
     pub(crate) fn carrier_regions(&self, room: &Room) -> Vec<String> {
         let mut r: Vec<String> = room
@@ -358,6 +380,9 @@ fn drop_side(shared: &Shared, room: &Room, link: &Arc<Link>) {
         .cloned()
         .collect();
     room.set_sides(rest);
+    if let Some(c) = &shared.cluster {
+        c.announce_carriers(shared, room);
+    }
     for id in gone {
         let note = RelayMessage::PeerLeft { id }.encode();
         for m in room.snapshot().iter() {
@@ -715,6 +740,9 @@ fn on_message(shared: &Shared, link: &Arc<Link>, msg: PeerMessage) -> Result<(),
                 })])
                 .collect();
             r.set_sides(sides);
+            if let Some(c) = &shared.cluster {
+                c.announce_carriers(shared, &r);
+            }
         }
         PeerMessage::Uncarry { handle } => {
             let mut rooms = lock(&shared.rooms);

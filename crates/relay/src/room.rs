@@ -360,6 +360,9 @@ impl Shared {
             }
             .encode(),
         );
+        if let Some(c) = &self.cluster {
+            self.push_to_member(me, c.carriers(room));
+        }
         let note = RelayMessage::PeerJoined { id }.encode();
         for m in current.iter() {
             self.push_to_member(m, note.clone());

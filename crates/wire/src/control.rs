@@ -31,6 +31,8 @@ pub mod relay_type {
     pub const PONG: u8 = 0x07;
     /// `Left`.
     pub const LEFT: u8 = 0x08;
+    /// `Carriers`.
+    pub const CARRIERS: u8 = 0x09;
 }
 
 /// Type bytes of client → relay messages.
@@ -97,6 +99,13 @@ pub enum RelayMessage {
         /// The ping's nonce.
         nonce: u64,
     },
+    /// The relays carrying the client's room (SPEC §15.8), this relay first: sent by a relay of
+    /// a cascade on `Join` and whenever the set changes. What the relays say: a client cannot
+    /// verify it. At most [`MAX_CARRIERS`] entries.
+    Carriers {
+        /// `(name, region)` of each relay.
+        relays: Vec<(String, String)>,
+    },
     /// Answer to `Leave`: the client is no longer in a room.
     Left,
 }
@@ -116,6 +125,9 @@ pub struct RelayLimits {
 
 /// The bytes of the limits block of `Hello`.
 const HELLO_LIMITS_LEN: usize = 16;
+
+/// The most relays a `Carriers` message lists (SPEC §15.8).
+pub const MAX_CARRIERS: usize = 64;
 
 /// The most regions a `Join` may allow (SPEC §15.6).
 pub const MAX_ALLOWED_REGIONS: usize = 16;
@@ -269,6 +281,18 @@ impl RelayMessage {
                 o.put_u8(PEER_LEFT);
                 o.put_u64(id.0);
             }),
+            RelayMessage::Carriers { relays } => {
+                let n = relays.len().min(MAX_CARRIERS);
+                let len: usize = relays[..n].iter().map(|(a, b)| 2 + a.len() + b.len()).sum();
+                framed(2 + len, |o| {
+                    o.put_u8(CARRIERS);
+                    o.put_u8(n as u8);
+                    for (name, region) in &relays[..n] {
+                        put_str8(o, truncate_utf8(name, 255));
+                        put_str8(o, truncate_utf8(region, 255));
+                    }
+                })
+            }
             RelayMessage::Deliver { from, blob } => Self::encode_deliver(*from, blob),
             RelayMessage::Error { code, reason } => framed(7 + reason.len(), |o| {
                 o.put_u8(ERROR);
@@ -336,6 +360,22 @@ impl RelayMessage {
             PEER_LEFT => RelayMessage::PeerLeft {
                 id: ParticipantId(r.u64()?),
             },
+            CARRIERS => {
+                let n = usize::from(r.u8()?);
+                if n > MAX_CARRIERS {
+                    return Err(WireError::TooLarge {
+                        len: n,
+                        max: MAX_CARRIERS,
+                    });
+                }
+                let mut relays = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let name = utf8(r.prefixed8()?)?.to_owned();
+                    let region = utf8(r.prefixed8()?)?.to_owned();
+                    relays.push((name, region));
+                }
+                RelayMessage::Carriers { relays }
+            }
             DELIVER => {
                 let from = ParticipantId(r.u64()?);
                 RelayMessage::Deliver {

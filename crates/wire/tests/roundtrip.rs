@@ -58,6 +58,8 @@ fn relay_msg() -> impl Strategy<Value = RelayMessage> {
         }),
         any::<u64>().prop_map(|n| RelayMessage::Pong { nonce: n }),
         Just(RelayMessage::Left),
+        prop::collection::vec((".{0,20}", ".{0,20}"), 0..=64)
+            .prop_map(|relays| RelayMessage::Carriers { relays }),
     ]
 }
 

@@ -203,6 +203,10 @@ impl Driver {
             net::Event::RelayError { code, reason } => {
                 tracing::debug!(%code, reason = %reason.escape_debug(), "relay error");
             }
+            net::Event::Carriers { relays } => {
+                lock(&self.shared.view).carriers = relays.clone();
+                self.events.push(MeetingEvent::Carriers { relays });
+            }
             _ => {}
         }
     }

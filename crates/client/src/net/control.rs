@@ -149,6 +149,7 @@ pub(super) async fn control_reader(
             RelayMessage::PeerJoined { id } => Event::PeerJoined { id },
             RelayMessage::PeerLeft { id } => Event::PeerLeft { id },
             RelayMessage::Deliver { from, blob } => Event::Deliver { from, blob },
+            RelayMessage::Carriers { relays } => Event::Carriers { relays },
             RelayMessage::Pong { .. } => continue,
             RelayMessage::Hello { .. } => {
                 close(

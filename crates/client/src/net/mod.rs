@@ -90,6 +90,11 @@ pub enum Event {
     },
     /// A media frame (the sender is identified by the frame itself, e.g. its SFrame KID).
     Media(Bytes),
+    /// The relays carrying the room, as the relay reports them (SPEC §15.8).
+    Carriers {
+        /// `(name, region)`, the client's relay first (attacker-chosen text).
+        relays: Vec<(String, String)>,
+    },
     /// A non-fatal error from the relay (e.g. `UNKNOWN_PARTICIPANT`).
     RelayError {
         /// Code.
