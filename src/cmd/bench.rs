@@ -54,6 +54,11 @@ pub struct Args {
     /// 5 runs), since outside load decides which one a saturating run lands in.
     #[arg(long, requires = "max")]
     regime: Option<String>,
+    /// Relays carrying the room: 2 runs every mode on one relay and then on two linked relays
+    /// (SPEC §15), side by side: senders on the first, receivers on the second (in a meeting,
+    /// participants alternate), so the second run shows what a relay hop adds.
+    #[arg(long, default_value_t = 1)]
+    relays: usize,
     /// `--mode rekey`: meeting sizes, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = hush_bench::rekey::DEFAULT_MEMBERS)]
     members: Vec<usize>,
@@ -116,6 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         duration: Duration::try_from_secs_f64(args.duration).context("--duration")?,
         suite,
+        relays: args.relays,
     };
     workload.validate()?;
     let pin = args

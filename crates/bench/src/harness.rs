@@ -122,7 +122,8 @@ struct BridgeSide {
 /// The server side of a run.
 enum Server {
     None,
-    Hush(hush_relay::RunningRelay),
+    /// One relay, or two in a cascade (`--relays 2`).
+    Hush(Vec<hush_relay::RunningRelay>),
     Quinn(QuinnMin),
 }
 
@@ -148,17 +149,49 @@ impl Server {
                         });
                     cfg.hook = Some(Arc::new(service));
                 }
-                let relay = hush_relay::Relay::bind(cfg).await.context("relay bind")?;
-                Server::Hush(relay.spawn())
+                if w.relays == 1 {
+                    let relay = hush_relay::Relay::bind(cfg).await.context("relay bind")?;
+                    return Ok(Server::Hush(vec![relay.spawn()]));
+                }
+                // Two relays in a cascade (SPEC §15): the second dials the first.
+                let cluster = |name: &str, peers| hush_relay::ClusterConfig {
+                    name: name.to_owned(),
+                    secret: b"hush-bench cluster secret, loopback only".to_vec(),
+                    peers,
+                    directory: None,
+                };
+                let mut first = cfg.clone();
+                first.cluster = Some(cluster("bench-a", Vec::new()));
+                let a = hush_relay::Relay::bind(first).await.context("relay bind")?;
+                let to_a = hush_relay::PeerAddr {
+                    addr: a.local_addr(),
+                    pin: a.cert_sha256(),
+                };
+                let mut second = cfg;
+                second.cluster = Some(cluster("bench-b", vec![to_a]));
+                let b = hush_relay::Relay::bind(second)
+                    .await
+                    .context("relay bind")?;
+                let relays = vec![a.spawn(), b.spawn()];
+                let linked = async {
+                    while relays.iter().any(|r| r.handle.peer_links().len() != 1) {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                };
+                tokio::time::timeout(Duration::from_secs(10), linked)
+                    .await
+                    .context("the two relays did not link")?;
+                Server::Hush(relays)
             }
         })
     }
 
-    fn target(&self) -> Option<(SocketAddr, [u8; 32])> {
+    /// Where each relay listens and its pin (one for `quinn-min`, none without a server).
+    fn targets(&self) -> Vec<(SocketAddr, [u8; 32])> {
         match self {
-            Server::None => None,
-            Server::Hush(r) => Some((r.addr, r.cert_sha256)),
-            Server::Quinn(q) => Some((q.addr, q.cert_sha256)),
+            Server::None => Vec::new(),
+            Server::Hush(rs) => rs.iter().map(|r| (r.addr, r.cert_sha256)).collect(),
+            Server::Quinn(q) => vec![(q.addr, q.cert_sha256)],
         }
     }
 
@@ -166,16 +199,16 @@ impl Server {
     /// bytes.
     fn counters(&self) -> (u64, u64, u64, u64) {
         match self {
-            Server::Hush(r) => {
+            Server::Hush(rs) => rs.iter().fold((0, 0, 0, 0), |acc, r| {
                 let st = r.handle.stats();
                 tracing::debug!(?st, "relay counters");
                 (
-                    st.drops,
-                    st.udp_send_calls,
-                    st.udp_datagrams_sent,
-                    st.udp_bytes_sent,
+                    acc.0 + st.drops,
+                    acc.1 + st.udp_send_calls,
+                    acc.2 + st.udp_datagrams_sent,
+                    acc.3 + st.udp_bytes_sent,
                 )
-            }
+            }),
             Server::Quinn(q) => {
                 let (calls, datagrams) = q.udp.snapshot();
                 (0, calls, datagrams, q.udp.bytes_sent())
@@ -187,8 +220,10 @@ impl Server {
     async fn stop(self) {
         match self {
             Server::None => {}
-            Server::Hush(r) => {
-                let _ = r.shutdown().await;
+            Server::Hush(rs) => {
+                for r in rs {
+                    let _ = r.shutdown().await;
+                }
             }
             Server::Quinn(q) => q.stop().await,
         }
@@ -301,9 +336,11 @@ struct Participant {
 async fn connect_all(
     mode: Mode,
     w: &Workload,
-    target: Option<(SocketAddr, [u8; 32])>,
+    targets: Vec<(SocketAddr, [u8; 32])>,
     bridge: Option<BridgeSide>,
 ) -> anyhow::Result<(Vec<Participant>, Option<Connector>)> {
+    let target = targets.first().copied();
+    let at = |i: usize| targets.get(w.relay_of(i)).copied().or(target);
     let n = w.participants();
     let mut out = Vec::with_capacity(n);
     let mut connector = None;
@@ -352,6 +389,7 @@ async fn connect_all(
             // keys of a roster listing all (the connector included).
             let mut meetings = Vec::with_capacity(n);
             for i in 0..n {
+                let (addr, pin) = at(i).unwrap_or((addr, pin));
                 let mut cfg =
                     MeetingConfig::new(addr, TrustAnchor::Sha256(pin), ROOM, format!("p{i}"))?;
                 cfg.suite = w.suite;
@@ -409,6 +447,7 @@ async fn connect_all(
         }
         (_, Some((addr, pin))) => {
             for i in 0..n {
+                let (addr, pin) = at(i).unwrap_or((addr, pin));
                 let opts = ConnectOptions {
                     event_capacity: INBOX,
                     ..ConnectOptions::default()
@@ -465,11 +504,11 @@ async fn drive(
     bridge: Option<BridgeSide>,
     progress: &mut dyn FnMut(f64),
 ) -> anyhow::Result<RunResult> {
-    let target = server.target();
+    let targets = server.targets();
     let w2 = w.clone();
     let b2 = bridge.clone();
     let (participants, connector) =
-        tokio::spawn(async move { connect_all(mode, &w2, target, b2).await })
+        tokio::spawn(async move { connect_all(mode, &w2, targets, b2).await })
             .await
             .context("connect task")??;
     let sealing = sealing(mode, w);

@@ -244,9 +244,22 @@ pub struct Workload {
     pub duration: Duration,
     /// Cipher suite of the sealed modes.
     pub suite: CipherSuite,
+    /// Relays carrying the room (1, or 2 linked in a cascade, SPEC §15): with 2, senders are
+    /// on the first and receivers on the second (every delivery crosses the link once); in a
+    /// meeting, participants alternate between them.
+    pub relays: usize,
 }
 
 impl Workload {
+    /// The relay (0 or 1) participant `i` connects to.
+    pub fn relay_of(&self, i: usize) -> usize {
+        match (self.relays, self.meeting()) {
+            (1, _) => 0,
+            (_, true) => i % 2,
+            (_, false) => usize::from(!self.sends(i)),
+        }
+    }
+
     /// Whether every participant both sends and receives: equal counts of two or more (one
     /// sender and one receiver are two participants, a meeting of one would have no receiver).
     pub fn meeting(&self) -> bool {
@@ -295,6 +308,7 @@ impl Workload {
     /// Checks the shape makes sense.
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.senders >= 1, "--senders must be at least 1");
+        anyhow::ensure!((1..=2).contains(&self.relays), "--relays must be 1 or 2");
         anyhow::ensure!(
             self.fanout() >= 1,
             "--receivers 0: nobody would receive; use --receivers 1 or more (equal to --senders, \
@@ -506,27 +520,47 @@ pub fn run(
         "--regime needs --max (paced runs have no regime to pin)"
     );
     let mut runs = Vec::new();
+    // With two relays every mode runs on one relay and then on two, side by side.
+    let shapes: Vec<Workload> = (1..=workload.relays)
+        .map(|n| Workload {
+            relays: n,
+            ..workload.clone()
+        })
+        .collect();
+    if workload.relays > 1
+        && let Some(m) = modes
+            .iter()
+            .find(|m| matches!(m, Mode::UdpFloor | Mode::QuinnMin | Mode::Transport))
+    {
+        anyhow::bail!(
+            "--relays 2 needs modes that run through end-to-end relays in a cascade, not {m} \
+             (a transport-mode relay, holding keys, never joins a cascade)"
+        );
+    }
     for &mode in modes {
-        let mut attempts = 0;
-        let r = loop {
-            attempts += 1;
-            let mut r = run_one(mode, workload, json)?;
-            r.attempts = attempts;
-            match pin {
-                Some(want) if r.regime() != want => {
-                    anyhow::ensure!(
-                        attempts < REGIME_ATTEMPTS,
-                        "mode {mode}: {attempts} runs landed in the {} regime, none in the {} one \
+        for w in &shapes {
+            let workload = w;
+            let mut attempts = 0;
+            let r = loop {
+                attempts += 1;
+                let mut r = run_one(mode, workload, json)?;
+                r.attempts = attempts;
+                match pin {
+                    Some(want) if r.regime() != want => {
+                        anyhow::ensure!(
+                            attempts < REGIME_ATTEMPTS,
+                            "mode {mode}: {attempts} runs landed in the {} regime, none in the {} one \
                          (p50 {:.0} µs last)",
-                        r.regime().name(),
-                        want.name(),
-                        r.latency_us[0]
-                    );
+                            r.regime().name(),
+                            want.name(),
+                            r.latency_us[0]
+                        );
+                    }
+                    _ => break r,
                 }
-                _ => break r,
-            }
-        };
-        runs.push(r);
+            };
+            runs.push(r);
+        }
     }
     print(&runs, workload, json)
 }
@@ -542,7 +576,7 @@ fn run_one(mode: Mode, workload: &Workload, json: bool) -> anyhow::Result<RunRes
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
                     .progress_chars("=> "),
             );
-            bar.set_prefix(mode.name());
+            bar.set_prefix(report::label(mode, workload.relays));
             let r = harness::run(mode, workload, &mut |f| {
                 bar.set_position((f.clamp(0.0, 1.0) * 1000.0) as u64);
             });

@@ -27,6 +27,7 @@ pub fn run_json(r: &RunResult) -> Value {
     let (relay, clients) = r.cpu_per_1000();
     let mut v = json!({
         "mode": r.mode.name(),
+        "relays": w.relays,
         "senders": w.senders,
         "receivers": w.receivers,
         "frame_size": w.frame_size,
@@ -91,6 +92,15 @@ pub fn run_json(r: &RunResult) -> Value {
     v
 }
 
+/// A run's name in the table: the mode, and `@2` on two relays.
+pub fn label(mode: Mode, relays: usize) -> String {
+    if relays > 1 {
+        format!("{}@{relays}", mode.name())
+    } else {
+        mode.name().to_owned()
+    }
+}
+
 /// The whole `--json` output: `{"runs":[...]}`.
 pub fn json(runs: &[RunResult]) -> Value {
     json!({ "runs": runs.iter().map(run_json).collect::<Vec<_>>() })
@@ -120,7 +130,7 @@ pub fn table(runs: &[RunResult]) -> String {
         let _ = writeln!(
             s,
             "{:<10} {:>9} {:>10} {:>7.3} {:>10.0} {:>8.2} {:>8.1} {:>8.1} {:>8.1} {:>9.2} {:>9.2} {:>7.1}",
-            r.mode.name(),
+            label(r.mode, r.workload.relays),
             r.frames_sent,
             r.frames_delivered,
             r.loss() * 100.0,
@@ -141,8 +151,12 @@ pub fn table(runs: &[RunResult]) -> String {
     let calls: Vec<String> = runs
         .iter()
         .filter_map(|r| {
-            r.send_calls()
-                .map(|(c, d)| format!("{} {c:.2} ({d:.2} datagrams each)", r.mode.name()))
+            r.send_calls().map(|(c, d)| {
+                format!(
+                    "{} {c:.2} ({d:.2} datagrams each)",
+                    label(r.mode, r.workload.relays)
+                )
+            })
         })
         .collect();
     if !calls.is_empty() {
@@ -155,7 +169,7 @@ pub fn table(runs: &[RunResult]) -> String {
     if runs.iter().any(|r| r.regime() != super::Regime::Paced) {
         let landed: Vec<String> = runs
             .iter()
-            .map(|r| format!("{} {}", r.mode.name(), r.regime().name()))
+            .map(|r| format!("{} {}", label(r.mode, r.workload.relays), r.regime().name()))
             .collect();
         let _ = writeln!(
             s,
@@ -191,9 +205,27 @@ pub fn table(runs: &[RunResult]) -> String {
 
 /// Ratios between the modes present, one line each.
 pub fn ratios(runs: &[RunResult]) -> Vec<String> {
-    let get = |m: Mode| runs.iter().find(|r| r.mode == m);
+    let get = |m: Mode| runs.iter().find(|r| r.mode == m && r.workload.relays == 1);
     let per_frame = |r: &RunResult| r.cpu_per_1000().0;
     let mut out = Vec::new();
+    // Two relays against one, mode by mode: what the hop adds.
+    for two in runs.iter().filter(|r| r.workload.relays == 2) {
+        if let Some(one) = get(two.mode) {
+            let (a, b) = (per_frame(two), per_frame(one));
+            out.push(format!(
+                "{}: a relay hop adds p50 {:+.1} µs, p99 {:+.1} µs; relay CPU per delivered frame \
+                 2 relays/1 relay: {}",
+                two.mode.name(),
+                two.latency_us[0] - one.latency_us[0],
+                two.latency_us[1] - one.latency_us[1],
+                if b > 0.0 {
+                    format!("{:.3}", a / b)
+                } else {
+                    "n/a".to_owned()
+                }
+            ));
+        }
+    }
     let mut ratio = |label: &str, a: Option<f64>, b: Option<f64>| {
         if let (Some(a), Some(b)) = (a, b)
             && b > 0.0
