@@ -15,7 +15,8 @@ pub struct Args {
     /// Modes, comma-separated, or `all`: udp-floor, quinn-min, plain,
     /// sframe, transport, e2ee (sender authentication off), e2ee-auth (on, as every client
     /// joins by default), connector. Or `rekey` alone: the cost of one epoch change
-    /// (a leave and a join) at --members N, on the group layer, for each --kem.
+    /// (a leave and a join) at --members N, on the group layer, for each --kem. Or
+    /// `directory` alone: the cluster directory's cost on a real redis-server (SPEC §15.7).
     #[arg(long, default_value = "plain,e2ee")]
     mode: String,
     /// Receiving participants. Equal to --senders (2 or more): a meeting where everyone sends
@@ -59,6 +60,19 @@ pub struct Args {
     /// participants alternate), so the second run shows what a relay hop adds.
     #[arg(long, default_value_t = 1)]
     relays: usize,
+    /// `--mode directory`: the Redis server to load (default: start a `redis-server` on a free
+    /// loopback port for the run).
+    #[arg(long, value_name = "REDIS_URL")]
+    redis: Option<String>,
+    /// `--mode directory`: rooms to open, comma-separated (one run each).
+    #[arg(long, value_delimiter = ',', default_values_t = [1000usize, 10000])]
+    rooms: Vec<usize>,
+    /// `--mode directory`: relays registered in the directory.
+    #[arg(long, default_value_t = 20)]
+    cluster_relays: usize,
+    /// `--mode directory`: participants per room.
+    #[arg(long, default_value_t = 2)]
+    room_size: usize,
     /// `--mode rekey`: meeting sizes, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = hush_bench::rekey::DEFAULT_MEMBERS)]
     members: Vec<usize>,
@@ -87,6 +101,23 @@ fn modes(spec: &str) -> anyhow::Result<Vec<Mode>> {
 
 /// Runs `hush bench`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.mode.trim().eq_ignore_ascii_case("directory") {
+        anyhow::ensure!(
+            (1..=1000).contains(&args.cluster_relays) && (1..=1000).contains(&args.room_size),
+            "--cluster-relays and --room-size must be 1..=1000"
+        );
+        anyhow::ensure!(
+            args.rooms.iter().all(|n| (1..=1_000_000).contains(n)),
+            "--rooms must be 1..=1000000 each"
+        );
+        return hush_bench::directory::run(
+            args.redis.as_deref(),
+            args.cluster_relays,
+            &args.rooms,
+            args.room_size,
+            args.json,
+        );
+    }
     if args.mode.trim().eq_ignore_ascii_case("rekey") {
         let kems = args
             .kem

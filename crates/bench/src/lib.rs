@@ -10,12 +10,14 @@
 //! - [`stats`], [`sys`]: latency histogram and clock; per-thread CPU and peak RSS.
 //! - [`report`]: the `--json` object, the table and the ratios.
 //! - [`rekey`]: `--mode rekey`, the cost of one epoch change at N members (group layer only).
+//! - [`directory`]: `--mode directory`, the cluster directory's cost on a real `redis-server`.
 //! - [`sink`]: the legacy UDP endpoint of the `connector` mode.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod baseline;
 pub mod codec;
+pub mod directory;
 pub mod harness;
 pub mod rekey;
 pub mod report;

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hush_wire::sync::lock;
 use redis::aio::MultiplexedConnection;
@@ -583,6 +583,185 @@ impl Drop for Directory {
             t.abort();
         }
     }
+}
+
+/// What [`load_test`] measured against a real Redis server.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// Relays simulated.
+    pub relays: usize,
+    /// Rooms opened.
+    pub rooms: usize,
+    /// Participants admitted (rooms × room size).
+    pub joins: u64,
+    /// Seconds all joins took (the relays' joins run concurrently, each relay's in order).
+    pub join_s: f64,
+    /// Join (admit script) latency p50 and p99, µs.
+    pub join_us: [f64; 2],
+    /// Seconds one heartbeat round of every relay took (concurrently).
+    pub heartbeat_round_s: f64,
+    /// Heartbeat latency p50 and p99, µs, with every room open.
+    pub heartbeat_us: [f64; 2],
+    /// Seconds all leaves took.
+    pub leave_s: f64,
+    /// Redis `used_memory` with every room open, minus before, in bytes.
+    pub memory_bytes: i64,
+    /// Redis server CPU per script call (`INFO commandstats`: evalsha and eval), µs.
+    pub server_us_per_call: f64,
+}
+
+fn quantiles(mut v: Vec<f64>) -> [f64; 2] {
+    if v.is_empty() {
+        return [0.0; 2];
+    }
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    [q(0.5), q(0.99)]
+}
+
+async fn info_field(c: &mut MultiplexedConnection, section: &str, field: &str) -> Option<String> {
+    let text: String = redis::cmd("INFO").arg(section).query_async(c).await.ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_owned))
+}
+
+/// Script calls and their server time, from `INFO commandstats`.
+async fn script_stats(c: &mut MultiplexedConnection) -> (f64, f64) {
+    let mut calls = 0.0;
+    let mut usec = 0.0;
+    for cmd in ["evalsha", "eval"] {
+        if let Some(line) = info_field(c, "commandstats", &format!("cmdstat_{cmd}")).await {
+            for kv in line.split(',') {
+                match kv.split_once('=') {
+                    Some(("calls", v)) => calls += v.parse::<f64>().unwrap_or(0.0),
+                    Some(("usec", v)) => usec += v.parse::<f64>().unwrap_or(0.0),
+                    _ => {}
+                }
+            }
+        }
+    }
+    (calls, usec)
+}
+
+/// The directory's load generator (`hush bench --mode directory`, BENCHMARKS.md): `relays`
+/// relays register at `url`, open `rooms` rooms between them (room `j` on relay `j % relays`)
+/// with `room_size` participants each, run one heartbeat round with everything open, and
+/// leave. The same scripts the relays run, against a real Redis server.
+#[doc(hidden)]
+pub async fn load_test(
+    url: &str,
+    relays: usize,
+    rooms: usize,
+    room_size: usize,
+) -> Result<LoadReport, String> {
+    let relays = relays.max(1);
+    let mut dirs = Vec::with_capacity(relays);
+    for i in 0..relays {
+        let addr = SocketAddr::from(([10, 0, (i / 250) as u8, (i % 250) as u8 + 1], 4433));
+        let d = Directory::connect(
+            url,
+            &format!("load-{i}"),
+            &format!("r{}", i % 4),
+            addr,
+            [i as u8; 32],
+        )
+        .await?;
+        dirs.push(Arc::new(d));
+    }
+    let mut admin = dirs[0].current().map_err(|Unavailable(e)| e)?;
+    let mem = |s: Option<String>| s.and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(0);
+    let before = mem(info_field(&mut admin, "memory", "used_memory").await);
+    let (calls0, usec0) = script_stats(&mut admin).await;
+    for d in &dirs {
+        d.heartbeat(0).await.map_err(|Unavailable(e)| e)?;
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = d.clone();
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for room in (i..rooms).step_by(relays) {
+                    for p in 0..room_size {
+                        let t = Instant::now();
+                        d.admit(
+                            &format!("load-room-{room}"),
+                            (room * room_size + p) as u64,
+                            None,
+                        )
+                        .await
+                        .map_err(|Unavailable(e)| e)?
+                        .map_err(|r| format!("refused: {r:?}"))?;
+                        lat.push(t.elapsed().as_secs_f64() * 1e6);
+                    }
+                }
+                Ok::<_, String>(lat)
+            })
+        })
+        .collect();
+    let mut join_lat = Vec::new();
+    for t in tasks {
+        join_lat.extend(t.await.map_err(|e| e.to_string())??);
+    }
+    let join_s = started.elapsed().as_secs_f64();
+    let after = mem(info_field(&mut admin, "memory", "used_memory").await);
+    let started = Instant::now();
+    let beats: Vec<_> = dirs
+        .iter()
+        .map(|d| {
+            let d = d.clone();
+            tokio::spawn(async move {
+                let t = Instant::now();
+                d.heartbeat(0)
+                    .await
+                    .map(|_| t.elapsed().as_secs_f64() * 1e6)
+            })
+        })
+        .collect();
+    let mut beat_lat = Vec::new();
+    for b in beats {
+        beat_lat.push(
+            b.await
+                .map_err(|e| e.to_string())?
+                .map_err(|Unavailable(e)| e)?,
+        );
+    }
+    let heartbeat_round_s = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for (i, d) in dirs.iter().enumerate() {
+        for room in (i..rooms).step_by(relays) {
+            for p in 0..room_size {
+                let mut inv = d.release.prepare_invoke();
+                inv.key(format!("hush:room:load-room-{room}"))
+                    .key(format!("hush:rooms:{}", d.me))
+                    .arg(&d.me)
+                    .arg((room * room_size + p) as u64)
+                    .arg(format!("load-room-{room}"));
+                d.call::<i64>(inv).await.map_err(|Unavailable(e)| e)?;
+            }
+        }
+    }
+    let leave_s = started.elapsed().as_secs_f64();
+    let (calls1, usec1) = script_stats(&mut admin).await;
+    for d in &dirs {
+        d.deregister().await;
+    }
+    let calls = (calls1 - calls0).max(1.0);
+    Ok(LoadReport {
+        relays,
+        rooms,
+        joins: join_lat.len() as u64,
+        join_s,
+        join_us: quantiles(join_lat),
+        heartbeat_round_s,
+        heartbeat_us: quantiles(beat_lat),
+        leave_s,
+        memory_bytes: after - before,
+        server_us_per_call: (usec1 - usec0) / calls,
+    })
 }
 
 #[cfg(test)]

@@ -57,6 +57,8 @@ pub use config::{
     ModeName, PeerAddr, RelayConfig,
 };
 pub use directory::{HEARTBEAT as DIRECTORY_HEARTBEAT, LEASE as DIRECTORY_LEASE};
+#[doc(hidden)]
+pub use directory::{LoadReport, load_test as directory_load_test};
 pub use error::RelayError;
 pub use hook::{HookMessage, RelayHook};
 pub use metrics::RelayStats;
