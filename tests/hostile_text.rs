@@ -390,6 +390,39 @@ async fn hostile_relay_close_reason_is_printed_escaped() {
     let _ = host.leave().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_relay_names_in_carriers_are_printed_escaped() {
+    let dir = TempDir::new("hostile-carriers");
+    let d = dir.path();
+    let relay = HostileRelay::start().await.unwrap();
+    let at = Hush::new(bin(), relay.addr(), relay.pin(), d);
+    let room = "carriers";
+    let (host, _hev) = join(config(relay.addr(), relay.pin(), room, "Host", host_role())).await;
+    host.wait_ready(GUARD).await.unwrap();
+    let _guest = at.spawn("join", "guest", room, "Guest", &[]);
+    wait_text(&d.join("guest.out"), "security code: ").await;
+    let me = host.relay_id().unwrap();
+    let guest = relay
+        .members(room)
+        .into_iter()
+        .find(|id| id.0 != me)
+        .unwrap();
+    relay.inject([hush_testkit::Out::Carriers {
+        to: guest,
+        relays: vec![("x\x1b[2J\ne2ee: on".to_owned(), "eu\u{202e}\r".to_owned())],
+    }]);
+    wait_text(&d.join("guest.err"), "carried by relays: ").await;
+    let err = read(&d.join("guest.err"));
+    assert!(
+        err.lines()
+            .any(|l| l == "carried by relays: x\\x1b[2J\\ne2ee: on (region \"eu\\u{202e}\\r\")"),
+        "{err}"
+    );
+    assert!(!err.lines().any(|l| l.starts_with("e2ee:")), "{err}");
+    assert_no_controls(d, "guest");
+    let _ = host.leave().await;
+}
+
 #[test]
 fn abuse_admit_ask_without_a_terminal_is_a_usage_error() {
     let out = Command::new(bin())

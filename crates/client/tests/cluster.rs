@@ -182,6 +182,20 @@ async fn relays_find_each_other_in_the_directory_and_carry_one_meeting() {
     host.leave().await.unwrap();
     g1.leave().await.unwrap();
     wait_redis(&redis, &["EXISTS", "hush:room:dir"], |r| r.trim() == ":0").await;
+
+    // Canary: three relays in two regions carried the meeting, and none of them holds a byte
+    // of its plaintext (every relay dumps everything it forwarded).
+    let (mut a, mut b, mut c) = (a, b, c);
+    let mut everything = a.stop_and_read_everything().await;
+    everything.extend(b.stop_and_read_everything().await);
+    everything.extend(c.stop_and_read_everything().await);
+    assert!(
+        everything.len() > 200,
+        "the relays dumped what they forwarded"
+    );
+    for secret in [&b"from-c"[..], b"from-a", b"Hanna", b"Gustav", b"Greta"] {
+        assert!(!contains(&everything, secret), "a relay holds {secret:?}");
+    }
 }
 
 #[tokio::test]

@@ -74,6 +74,9 @@ impl Inner {
             }
             Out::PeerJoined { id, .. } => Wire::Control(RelayMessage::PeerJoined { id }.encode()),
             Out::PeerLeft { id, .. } => Wire::Control(RelayMessage::PeerLeft { id }.encode()),
+            Out::Carriers { relays, .. } => {
+                Wire::Control(RelayMessage::Carriers { relays }.encode())
+            }
         };
         let _ = entry.tx.send(wire);
     }

@@ -69,6 +69,13 @@ pub enum Out {
         /// Claimed leaver.
         id: ParticipantId,
     },
+    /// `Carriers { relays }` to `to` (SPEC §15.8): whatever names the relay chooses.
+    Carriers {
+        /// Recipient connection.
+        to: ParticipantId,
+        /// `(name, region)` pairs.
+        relays: Vec<(String, String)>,
+    },
 }
 
 impl Out {
@@ -98,7 +105,8 @@ impl Out {
             Out::Media { to, .. }
             | Out::Blob { to, .. }
             | Out::PeerJoined { to, .. }
-            | Out::PeerLeft { to, .. } => *to,
+            | Out::PeerLeft { to, .. }
+            | Out::Carriers { to, .. } => *to,
         }
     }
 }
