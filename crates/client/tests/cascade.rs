@@ -219,3 +219,37 @@ async fn only_a_relay_with_the_cluster_secret_can_open_a_link() {
     assert!(handle(&a).peer_links().is_empty());
     assert!(handle(&pinned).peer_links().is_empty());
 }
+
+/// Without a directory the relays still keep the geofence on what they know: a relay refuses a
+/// join that would carry the room in a region a participant on another relay does not allow
+/// (its policy comes with its `Joined` on the link).
+#[tokio::test]
+async fn a_static_cascade_keeps_the_geofence_it_knows_of() {
+    fn in_region(name: &str, region: &str, peers: Vec<PeerAddr>) -> impl FnOnce(&mut RelayConfig) {
+        let (set, region) = (cluster(name, peers), region.to_owned());
+        move |c: &mut RelayConfig| {
+            set(c);
+            c.region = region;
+        }
+    }
+    let eu = TestRelay::start_with(in_region("relay-eu", "eu", vec![])).await;
+    let us = TestRelay::start_with(in_region("relay-us", "us", vec![peer_of(&eu)])).await;
+    wait_links(&eu, 1, |_| true).await;
+    let mut cfg = eu.config("fenced", "Hanna", host_role());
+    cfg.allow_regions = Some(vec!["eu".into()]);
+    let (host, mut hev) = join(cfg).await;
+    wait_members(&host, &mut hev, 1).await;
+    wait_links(&us, 1, |l| l.rooms == ["fenced".to_owned()]).await;
+    let e = match hush_client::Meeting::join(us.config("fenced", "Gustav", ClientRole::Guest)).await
+    {
+        Ok(_) => panic!("joined through a region the host does not allow"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("region_refused") && e.contains("allows only regions [eu]"),
+        "{e}"
+    );
+    // A joiner on the eu relay is fine.
+    let (g, mut gev) = join(eu.config("fenced", "Gustav", ClientRole::Guest)).await;
+    wait_members(&g, &mut gev, 2).await;
+}

@@ -39,15 +39,29 @@ pub(crate) async fn admit(
     let Some(cluster) = &shared.cluster else {
         return Ok(());
     };
-    // What this relay knows itself: the regions of the relays carrying the room with it.
+    // What this relay knows itself: the relays carrying the room with it, and the policies
+    // their participants announced.
     let carried = shared.carried(room);
-    if let (Some(allow), Some(r)) = (allow, &carried) {
-        let regions = cluster.carrier_regions(r);
-        if regions.iter().any(|g| !allow.contains(g)) {
+    if let Some(r) = shared.existing(room) {
+        let regions = cluster.carrier_regions(&r);
+        if let Some(allow) = allow
+            && regions.iter().any(|g| !allow.contains(g))
+        {
             return refused(format!(
                 "room {room:?} is carried in regions {}; the client allows only {}",
                 list(&regions),
                 list(allow)
+            ));
+        }
+        if let Some(p) = r
+            .remote_policies()
+            .into_iter()
+            .find(|p| !p.split(',').any(|g| g == shared.region))
+        {
+            return refused(format!(
+                "a participant of room {room:?} allows only regions [{}], not this relay's {:?}",
+                p.replace(',', ", "),
+                shared.region
             ));
         }
     }

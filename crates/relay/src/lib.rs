@@ -358,7 +358,7 @@ impl Relay {
         for _ in 0..open {
             shared.metrics.closed(ErrorCode::SHUTTING_DOWN);
         }
-        for endpoint in endpoints.iter() {
+        for endpoint in endpoints.iter().chain(&link_dialer) {
             endpoint.close(
                 quinn::VarInt::from_u32(ErrorCode::SHUTTING_DOWN.0),
                 b"relay shutting down",

@@ -191,6 +191,7 @@ impl Cluster {
         room: &Room,
         first: bool,
         id: ParticipantId,
+        policy: &str,
     ) {
         for l in self.links() {
             if first {
@@ -203,6 +204,7 @@ impl Cluster {
             let joined = PeerMessage::Joined {
                 handle: room.handle,
                 id,
+                policy: policy.to_owned(),
             };
             shared.push_control(&l.peer, joined.encode());
         }
@@ -268,6 +270,7 @@ impl Cluster {
                 let joined = PeerMessage::Joined {
                     handle: room.handle,
                     id: m.id,
+                    policy: m.policy.clone(),
                 };
                 shared.push_control(&link.peer, joined.encode());
             }
@@ -374,6 +377,7 @@ fn drop_side(shared: &Shared, room: &Room, link: &Arc<Link>) {
         return;
     };
     let gone = std::mem::take(&mut *lock(&side.ids));
+    lock(&side.policies).clear();
     let rest: Arc<[Arc<Side>]> = sides
         .iter()
         .filter(|s| !Arc::ptr_eq(&s.link, link))
@@ -737,6 +741,7 @@ fn on_message(shared: &Shared, link: &Arc<Link>, msg: PeerMessage) -> Result<(),
                 .chain([Arc::new(Side {
                     link: link.clone(),
                     ids: Mutex::new(Vec::new()),
+                    policies: Mutex::new(HashMap::new()),
                 })])
                 .collect();
             r.set_sides(sides);
@@ -752,7 +757,7 @@ fn on_message(shared: &Shared, link: &Arc<Link>, msg: PeerMessage) -> Result<(),
             drop_side(shared, &r, link);
             shared.close_if_empty(&mut rooms, &r);
         }
-        PeerMessage::Joined { handle, id } => {
+        PeerMessage::Joined { handle, id, policy } => {
             let _rooms = lock(&shared.rooms);
             let (r, side) = side(link, handle)?;
             if id.0 >> 32 != u64::from(link.remote.tag) {
@@ -771,6 +776,8 @@ fn on_message(shared: &Shared, link: &Arc<Link>, msg: PeerMessage) -> Result<(),
                     return Ok(());
                 }
                 ids.push(id);
+                // Only participants counted in `ids` hold an entry (bounded by the room limit).
+                lock(&side.policies).insert(id, policy);
             }
             let note = RelayMessage::PeerJoined { id }.encode();
             for m in r.snapshot().iter() {
@@ -784,6 +791,7 @@ fn on_message(shared: &Shared, link: &Arc<Link>, msg: PeerMessage) -> Result<(),
                 let mut ids = lock(&side.ids);
                 let n = ids.len();
                 ids.retain(|x| *x != id);
+                lock(&side.policies).remove(&id);
                 n != ids.len()
             };
             if was {

@@ -83,6 +83,8 @@ pub(crate) struct Room {
 pub(crate) struct Side {
     pub(crate) link: Arc<Link>,
     pub(crate) ids: Mutex<Vec<ParticipantId>>,
+    /// The region policy of each of them (`a,b` or `*`), as its relay announced it.
+    pub(crate) policies: Mutex<HashMap<ParticipantId, String>>,
 }
 
 impl Room {
@@ -109,6 +111,20 @@ impl Room {
         self.sides()
             .iter()
             .flat_map(|s| lock(&s.ids).clone())
+            .collect()
+    }
+
+    /// The region policies of the participants on other relays, `*` left out.
+    pub(crate) fn remote_policies(&self) -> Vec<String> {
+        self.sides()
+            .iter()
+            .flat_map(|s| {
+                lock(&s.policies)
+                    .values()
+                    .filter(|p| *p != "*")
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 
@@ -197,6 +213,11 @@ impl Shared {
                     .collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    /// The room `name` if this relay has it (its participants, or a peer's).
+    pub(crate) fn existing(&self, name: &str) -> Option<Arc<Room>> {
+        lock(&self.rooms).get(name).cloned()
     }
 
     /// The room `name` if it has participants on this relay.
@@ -341,7 +362,7 @@ impl Shared {
         let members: Arc<[Arc<Member>]> = current.iter().cloned().chain([me.clone()]).collect();
         room.set(members.clone());
         if let Some(c) = &self.cluster {
-            c.announce_join(self, &room, current.is_empty(), id);
+            c.announce_join(self, &room, current.is_empty(), id, &me.policy);
         }
         drop(rooms);
         self.metrics.participants_open.fetch_add(1, Relaxed);

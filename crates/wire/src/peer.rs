@@ -108,6 +108,8 @@ pub enum PeerMessage {
         handle: u32,
         /// The participant.
         id: ParticipantId,
+        /// The regions it allows (`a,b`, or `*` for any; SPEC §15.6).
+        policy: String,
     },
     /// A participant of the sender left the room of `handle`.
     Left {
@@ -147,10 +149,11 @@ impl std::fmt::Debug for PeerMessage {
             PeerMessage::Uncarry { handle } => {
                 f.debug_struct("Uncarry").field("handle", handle).finish()
             }
-            PeerMessage::Joined { handle, id } => f
+            PeerMessage::Joined { handle, id, policy } => f
                 .debug_struct("Joined")
                 .field("handle", handle)
                 .field("id", id)
+                .field("policy", policy)
                 .finish(),
             PeerMessage::Left { handle, id } => f
                 .debug_struct("Left")
@@ -217,10 +220,11 @@ impl PeerMessage {
                 o.put_u8(UNCARRY);
                 o.put_u32(*handle);
             }),
-            PeerMessage::Joined { handle, id } => framed(13, |o| {
+            PeerMessage::Joined { handle, id, policy } => framed(14 + policy.len(), |o| {
                 o.put_u8(JOINED);
                 o.put_u32(*handle);
                 o.put_u64(id.0);
+                put_str8(o, policy);
             }),
             PeerMessage::Left { handle, id } => framed(13, |o| {
                 o.put_u8(LEFT);
@@ -269,10 +273,19 @@ impl PeerMessage {
                 }
             }
             UNCARRY => PeerMessage::Uncarry { handle: r.u32()? },
-            JOINED => PeerMessage::Joined {
-                handle: r.u32()?,
-                id: ParticipantId(r.u64()?),
-            },
+            JOINED => {
+                let handle = r.u32()?;
+                let id = ParticipantId(r.u64()?);
+                let policy = utf8(r.prefixed8()?)?;
+                if !valid_policy(policy) {
+                    return Err(WireError::InvalidRegion);
+                }
+                PeerMessage::Joined {
+                    handle,
+                    id,
+                    policy: policy.to_owned(),
+                }
+            }
             LEFT => PeerMessage::Left {
                 handle: r.u32()?,
                 id: ParticipantId(r.u64()?),
@@ -299,6 +312,14 @@ impl PeerMessage {
 pub fn split_media(d: &Bytes) -> Option<(u32, Bytes)> {
     let head: [u8; HANDLE_LEN] = d.get(..HANDLE_LEN)?.try_into().ok()?;
     (d.len() > HANDLE_LEN).then(|| (u32::from_be_bytes(head), d.slice(HANDLE_LEN..)))
+}
+
+/// True for a region policy as links and the directory carry it: `*`, or 1..=16 valid region
+/// names joined by `,` (SPEC §15.6).
+pub fn valid_policy(p: &str) -> bool {
+    p == "*"
+        || (p.split(',').count() <= crate::MAX_ALLOWED_REGIONS
+            && p.split(',').all(crate::valid_region))
 }
 
 #[cfg(test)]
@@ -337,7 +358,32 @@ mod tests {
         roundtrip(PeerMessage::Joined {
             handle: 3,
             id: ParticipantId(0xdead_beef_0000_0001),
+            policy: "*".into(),
         });
+        roundtrip(PeerMessage::Joined {
+            handle: 3,
+            id: ParticipantId(2),
+            policy: "eu-west,eu:central".into(),
+        });
+        for bad in [
+            "",
+            "eu,",
+            ",eu",
+            "e\u{1b}u",
+            "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q",
+        ] {
+            let b = PeerMessage::Joined {
+                handle: 3,
+                id: ParticipantId(2),
+                policy: bad.into(),
+            }
+            .encode();
+            assert_eq!(
+                PeerMessage::decode(b.slice(4..)).unwrap_err(),
+                WireError::InvalidRegion,
+                "{bad:?}"
+            );
+        }
         roundtrip(PeerMessage::Left {
             handle: 3,
             id: ParticipantId(9),
