@@ -20,6 +20,9 @@ pub const GUARD: Duration = Duration::from_secs(5);
 /// The e2ee relay's region (claim C6).
 pub const REGION: &str = "eu-west";
 
+/// The region of the second e2ee relay, linked to the first as a cascade (claim C6).
+pub const FAR_REGION: &str = "us-east";
+
 /// A temporary directory, removed on drop.
 #[derive(Debug)]
 pub struct TempDir(PathBuf);
@@ -84,6 +87,7 @@ impl RelayUnderTest {
         tag: &str,
         region: &str,
         hook: Option<Arc<KeyService>>,
+        cluster: Option<hush_relay::ClusterConfig>,
     ) -> anyhow::Result<Self> {
         let dump_dir = dir.join(format!("{tag}-dump"));
         let report_file = dir.join(format!("{tag}-report.txt"));
@@ -92,6 +96,7 @@ impl RelayUnderTest {
         cfg.dump_dir = Some(dump_dir.clone());
         cfg.report_file = Some(report_file.clone());
         cfg.hook = hook.map(|h| h as Arc<dyn hush_relay::RelayHook>);
+        cfg.cluster = cluster;
         let relay = Relay::bind(cfg)
             .await
             .with_context(|| format!("cannot start the {tag} relay"))?;
@@ -138,6 +143,8 @@ pub struct World {
     pub dir: TempDir,
     /// The e2ee relay (no key service; region [`REGION`]).
     pub e2ee: RelayUnderTest,
+    /// A second e2ee relay in [`FAR_REGION`], linked to the first (a static cascade, SPEC §15).
+    pub far: RelayUnderTest,
     /// The transport-mode relay with the key service hook.
     pub transport: RelayUnderTest,
     /// The transport relay's key service.
@@ -148,17 +155,58 @@ impl World {
     /// Creates the temp dir and starts both relays on loopback.
     pub async fn start() -> anyhow::Result<Self> {
         let dir = TempDir::new()?;
-        let e2ee = RelayUnderTest::start(dir.path(), "e2ee", REGION, None).await?;
+        // The two e2ee relays form a cascade: a fresh cluster secret for this run, the far
+        // relay dialling the first (pinned).
+        let secret = {
+            use ring::rand::SecureRandom as _;
+            let mut b = vec![0u8; 32];
+            ring::rand::SystemRandom::new()
+                .fill(&mut b)
+                .map_err(|_| anyhow::anyhow!("no system randomness"))?;
+            b
+        };
+        let cluster = |name: &str, peers| hush_relay::ClusterConfig {
+            name: name.to_owned(),
+            secret: secret.clone(),
+            peers,
+            directory: None,
+        };
+        let e2ee = RelayUnderTest::start(
+            dir.path(),
+            "e2ee",
+            REGION,
+            None,
+            Some(cluster("relay-eu-west", Vec::new())),
+        )
+        .await?;
+        let to_first = hush_relay::PeerAddr {
+            addr: e2ee.addr,
+            pin: e2ee.pin,
+        };
+        let far = RelayUnderTest::start(
+            dir.path(),
+            "far",
+            FAR_REGION,
+            None,
+            Some(cluster("relay-us-east", vec![to_first])),
+        )
+        .await?;
         let key_service = Arc::new(KeyService::new(KeyServiceConfig {
             dump_dir: Some(dir.path().join("transport-dump")),
             ..KeyServiceConfig::default()
         }));
-        let transport =
-            RelayUnderTest::start(dir.path(), "transport", REGION, Some(key_service.clone()))
-                .await?;
+        let transport = RelayUnderTest::start(
+            dir.path(),
+            "transport",
+            REGION,
+            Some(key_service.clone()),
+            None,
+        )
+        .await?;
         Ok(World {
             dir,
             e2ee,
+            far,
             transport,
             key_service,
         })

@@ -26,6 +26,18 @@ pub struct Obs {
     pub reported_region: String,
     /// The relay address it reports.
     pub reported_relay: String,
+    /// Across a cascade: the two linked relays' regions.
+    pub cascade_regions: Vec<String>,
+    /// The host of the fenced meeting allows only these regions.
+    pub fenced_policy: Vec<String>,
+    /// What a guest on the far relay got when it tried to join the fenced meeting.
+    pub far_join_error: String,
+    /// The far relay refused it by the cascade's geofence (`REGION_REFUSED`, regions named).
+    pub far_refused_by_geofence: bool,
+    /// A meeting without a policy across both relays: both clients keyed, one security code.
+    pub open_joined: bool,
+    /// The relays the far client says carry that meeting, `(name, region)`.
+    pub open_carriers: Vec<(String, String)>,
 }
 
 impl Claim for Obs {
@@ -33,7 +45,7 @@ impl Claim for Obs {
     const TITLE: &'static str =
         "Meeting content is routed only through regions a participant allows";
     const SHOWN: &'static str = "the relay is in region eu-west; one client allows only us-east, \
-        another allows eu-west";
+        another allows eu-west; then a cascade of the eu-west relay and one in us-east";
 
     fn judge(&self) -> Verdict {
         Verdict::default()
@@ -51,6 +63,21 @@ impl Claim for Obs {
                     && !self.relay_region.is_empty()
                     && self.reported_region == self.relay_region
                     && !self.reported_relay.is_empty(),
+            )
+            .check(
+                "across the cascade, a guest on the us-east relay cannot enter a meeting whose host \
+                 allows only eu-west: that relay refuses it, naming the regions",
+                self.far_refused_by_geofence,
+            )
+            .check(
+                "a meeting without a policy spans both relays, and its client says it is carried \
+                 in both regions",
+                self.open_joined
+                    && self.cascade_regions.len() == 2
+                    && self
+                        .cascade_regions
+                        .iter()
+                        .all(|g| self.open_carriers.iter().any(|(_, r)| r == g)),
             )
     }
 
@@ -75,6 +102,25 @@ impl Claim for Obs {
                     self.allowed_joined, self.reported_relay, self.reported_region
                 ),
             ),
+            Saw::new(
+                format!(
+                    "cascade {:?}, host allowing {:?}",
+                    self.cascade_regions, self.fenced_policy
+                ),
+                format!("guest on the far relay: {}", self.far_join_error),
+            ),
+            Saw::new(
+                "meeting without a policy",
+                format!(
+                    "keyed on both relays: {}; carried by {}",
+                    self.open_joined,
+                    self.open_carriers
+                        .iter()
+                        .map(|(n, r)| format!("{n} ({r})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
         ]
     }
 }
@@ -91,8 +137,25 @@ mod tests {
             allowed_joined: true,
             reported_region: "eu-west".into(),
             reported_relay: "127.0.0.1:1".into(),
+            cascade_regions: vec!["eu-west".into(), "us-east".into()],
+            far_refused_by_geofence: true,
+            open_joined: true,
+            open_carriers: vec![
+                ("relay-us-east".into(), "us-east".into()),
+                ("relay-eu-west".into(), "eu-west".into()),
+            ],
             ..Obs::default()
         }
+    }
+
+    #[test]
+    fn a_far_join_that_got_in_fails() {
+        let mut o = good();
+        o.far_refused_by_geofence = false;
+        assert_eq!(o.judge().outcome(), Outcome::Fail);
+        let mut o = good();
+        o.open_carriers.pop();
+        assert_eq!(o.judge().outcome(), Outcome::Fail);
     }
 
     #[test]

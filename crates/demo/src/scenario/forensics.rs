@@ -110,6 +110,7 @@ pub async fn finish(mut run: Run) -> anyhow::Result<Evidence> {
     let _ = run.alice.meeting.leave().await;
     let _ = run.bob.meeting.leave().await;
     run.world.e2ee.stop().await;
+    run.world.far.stop().await;
     run.world.transport.stop().await;
 
     let files = scan::read_tree(&run.world.e2ee.dump_dir);

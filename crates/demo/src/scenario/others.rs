@@ -15,7 +15,7 @@ use super::{MAIN_ROOM, Run};
 use crate::claims::c01_transport_vs_e2ee::TRANSPORT_STATUS;
 use crate::claims::c02_connector::off_status;
 use crate::scan::{self, hex_excerpt, quote};
-use crate::world::{GUARD, Party, REGION};
+use crate::world::{FAR_REGION, GUARD, Party, REGION};
 
 const CONNECTOR: &str = "phone-gateway";
 
@@ -299,6 +299,64 @@ pub async fn geofence(run: &mut Run) -> anyhow::Result<()> {
         c6.reported_relay = p.meeting.relay_addr().to_string();
         let _ = p.meeting.leave().await;
     }
+    cascade(run).await
+}
+
+/// C6 across a cascade: the eu-west relay and the us-east one, linked.
+async fn cascade(run: &mut Run) -> anyhow::Result<()> {
+    run.say("C6: the eu-west relay in a cascade with a relay in us-east");
+    let (near, far) = (&run.world.e2ee, &run.world.far);
+    let linked = async {
+        while near.handle.peer_links().is_empty() || far.handle.peer_links().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let _ = tokio::time::timeout(GUARD, linked).await;
+    let c6 = &mut run.ev.c6;
+    c6.cascade_regions = vec![REGION.to_owned(), FAR_REGION.to_owned()];
+    c6.fenced_policy = vec![REGION.to_owned()];
+    let mut cfg = near.config("geo-fenced", "Geo Host", super::main_room::host_role())?;
+    cfg.allow_regions = Some(c6.fenced_policy.clone());
+    let host = Party::join(cfg).await?;
+    host.until(|m| keyed(m, 1)).await;
+    // The far relay knows the room (and its host's policy) once the link announced it.
+    let announced = async {
+        while !far
+            .handle
+            .peer_links()
+            .iter()
+            .any(|l| l.rooms.iter().any(|r| r == "geo-fenced"))
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let _ = tokio::time::timeout(GUARD, announced).await;
+    match Party::join(far.config("geo-fenced", "Geo Far", ClientRole::Guest)?).await {
+        Ok(p) => {
+            c6.far_join_error = "joined (no refusal)".to_owned();
+            let _ = p.meeting.leave().await;
+        }
+        Err(e) => {
+            c6.far_refused_by_geofence = matches!(
+                e.downcast_ref::<MeetingError>(),
+                Some(MeetingError::Net(NetError::Refused { code, reason }))
+                    if *code == hush_wire::ErrorCode::REGION_REFUSED && reason.contains(REGION)
+            );
+            c6.far_join_error = e.root_cause().to_string();
+        }
+    }
+    let _ = host.meeting.leave().await;
+    let host =
+        Party::join(near.config("geo-open", "Geo Open Host", super::main_room::host_role())?)
+            .await?;
+    let guest = Party::join(far.config("geo-open", "Geo Open Far", ClientRole::Guest)?).await?;
+    answer(&host, &guest, true).await;
+    let both = host.until(|m| keyed(m, 2)).await && guest.until(|m| keyed(m, 2)).await;
+    c6.open_joined = both && host.code() == guest.code();
+    guest.until(|m| m.carriers().len() == 2).await;
+    c6.open_carriers = guest.meeting.carriers();
+    let _ = guest.meeting.leave().await;
+    let _ = host.meeting.leave().await;
     Ok(())
 }
 
