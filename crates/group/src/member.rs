@@ -269,6 +269,22 @@ impl Member {
         crate::message::hello()
     }
 
+    /// The host came back after it could not reach this member (a partition between relays
+    /// healed, SPEC §15.7) and has dropped it meanwhile: ask to be let in again, as after a
+    /// missed epoch ([`Event::ReadyToJoin`]). Nothing for a member not in a meeting.
+    pub fn rejoin(&mut self) -> Vec<Event> {
+        if self.phase != Phase::Joined {
+            return Vec::new();
+        }
+        let Some(latest) = &self.latest else {
+            return Vec::new();
+        };
+        let host_relay_id = latest.roster.members.first().map_or(0, |m| m.relay_id);
+        self.phase = Phase::Waiting;
+        self.pending = None;
+        vec![Event::ReadyToJoin { host_relay_id }]
+    }
+
     /// A signed join request for the meeting of the latest roster, with the display name sealed
     /// to the host's HPKE key. Makes this session's HPKE key pair on first use.
     pub fn join_request<R: CryptoRng>(&mut self, rng: &mut R) -> Result<Vec<u8>, GroupError> {

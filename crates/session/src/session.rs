@@ -368,6 +368,18 @@ impl Session {
         {
             let hello = m.hello();
             self.send(target(id), hello);
+            return;
+        }
+        // The host is back under the id it left with: the relays lost each other and found
+        // each other again (SPEC §15.7). It dropped this member meanwhile: ask to be let in
+        // again (the host re-admits a known identity). The host-away timer runs on until a
+        // new roster arrives.
+        if let Mode::Member(m) = &mut self.mode
+            && self.host_away_since.is_some()
+            && host_relay_id(m) == Some(id)
+        {
+            let evs = m.rejoin();
+            self.apply_group(evs);
         }
     }
 

@@ -114,6 +114,34 @@ fn sim_host_reconnect_keeps_the_members_that_stayed_connected() {
 }
 
 #[test]
+fn sim_a_partition_between_relays_that_heals_brings_the_members_back() {
+    let mut net = Net::new(6);
+    let host = net.join(config("host", host_auto(), 600));
+    let a = net.join(guest("a", 601));
+    let b = net.join(guest("b", 602));
+    net.advance(1000);
+    let before = net.nodes[a].seen.epoch;
+    // The host and a on one relay, b on the other: the link between them dies.
+    net.split(&[host, a]);
+    net.advance(100);
+    assert!(net.nodes[b].seen.host_away);
+    assert_eq!(net.nodes[host].seen.roster.len(), 2, "the host dropped b");
+    let split = net.nodes[a].seen.epoch;
+    assert!(split > before);
+    // It heals: b asks to be let in again under its old id, and is.
+    net.heal();
+    net.advance(1000);
+    net.check_invariants();
+    for i in [host, a, b] {
+        assert_eq!(net.nodes[i].seen.roster.len(), 3, "node {i}");
+        assert!(net.nodes[i].seen.ended.is_none());
+        assert!(!net.nodes[i].seen.removed);
+    }
+    assert!(net.nodes[b].seen.epoch > split, "b holds the new epoch");
+    assert_eq!(net.nodes[b].seen.code, net.nodes[host].seen.code);
+}
+
+#[test]
 fn sim_the_host_rotates_every_five_minutes() {
     let mut net = Net::new(4);
     let host = net.join(config("host", host_auto(), 400));

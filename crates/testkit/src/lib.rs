@@ -33,6 +33,7 @@ pub mod redis;
 mod relay;
 mod tamper;
 mod tls;
+pub mod udp_proxy;
 
 pub use child::{Hush, Proc, wait_for_lines};
 pub use error::TestkitError;

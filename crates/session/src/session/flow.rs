@@ -170,7 +170,7 @@ impl Session {
         }
     }
 
-    fn apply_group(&mut self, events: Vec<hush_group::Event>) {
+    pub(super) fn apply_group(&mut self, events: Vec<hush_group::Event>) {
         use hush_group::Event as G;
         // Readiness is published after the whole batch, so a waiter sees the epoch's roster,
         // code and status together.

@@ -80,6 +80,8 @@ pub struct Net {
     pub rosters: BTreeMap<u64, BTreeSet<IdentityKey>>,
     /// The same, by roster index (what commits change).
     pub by_index: BTreeMap<u64, BTreeMap<u16, IdentityKey>>,
+    /// A partition between relays (SPEC §15.7): the nodes on one side; nothing crosses it.
+    cut: Option<BTreeSet<usize>>,
 }
 
 pub fn config(name: &str, role: ClientRole, seed: u64) -> SessionConfig {
@@ -118,6 +120,33 @@ impl Net {
             tamper: None,
             rosters: BTreeMap::new(),
             by_index: BTreeMap::new(),
+            cut: None,
+        }
+    }
+
+    /// The nodes in `side` and the others lose each other, as when the link between their
+    /// relays dies: each side hears `PeerLeft` of the other's ids, and nothing crosses.
+    pub fn split(&mut self, side: &[usize]) {
+        let side: BTreeSet<usize> = side.iter().copied().collect();
+        self.cross(&side, Delivery::PeerLeft);
+        self.cut = Some(side);
+    }
+
+    /// The partition heals: the link is back, each side hears `PeerJoined` of the other's ids
+    /// (the same ids: nobody reconnected).
+    pub fn heal(&mut self) {
+        if let Some(side) = self.cut.take() {
+            self.cross(&side, Delivery::PeerJoined);
+        }
+    }
+
+    fn cross(&mut self, side: &BTreeSet<usize>, d: fn(u64) -> Delivery) {
+        for (i, a) in self.nodes.iter().enumerate() {
+            for (j, b) in self.nodes.iter().enumerate() {
+                if a.connected && b.connected && side.contains(&i) != side.contains(&j) {
+                    self.queue.push_back((i, d(b.relay_id)));
+                }
+            }
         }
     }
 
@@ -301,6 +330,12 @@ impl Net {
             Fate::Pass => {}
         }
         if !self.nodes[to].connected {
+            return true;
+        }
+        if let (Some(side), Delivery::Blob { from, .. }) = (&self.cut, &d)
+            && let Some(f) = self.by_id(*from)
+            && side.contains(&f) != side.contains(&to)
+        {
             return true;
         }
         let now = self.now;
