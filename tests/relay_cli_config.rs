@@ -67,3 +67,83 @@ fn abuse_relay_cli_refuses_cert_without_key() {
     let e = one_error_line(&relay_with_config("key", "key = \"relay.key\"\n", &[]));
     assert!(e.contains("`key` is set without `cert`"), "{e}");
 }
+
+/// The cascade's flags (SPEC §15.5): a directory that cannot be reached at start is a network
+/// error (exit 4) naming it; a directory cluster without a region, cluster flags without a
+/// cluster, a bad peer or name are usage errors (exit 2); a password in the directory's URL is
+/// never printed.
+#[test]
+fn abuse_relay_cli_refuses_bad_cluster_settings() {
+    let o = relay_with_config(
+        "nodir",
+        "",
+        &["--cluster", "redis://:s3cret@127.0.0.1:1", "--region", "eu"],
+    );
+    let e = one_error_line(&o);
+    assert_eq!(o.status.code(), Some(4), "{e}");
+    assert!(e.contains("cannot reach the cluster directory"), "{e}");
+    assert!(!e.contains("s3cret"), "{e}");
+    for (tag, args, needle) in [
+        (
+            "noregion",
+            &["--cluster", "redis://127.0.0.1:1"][..],
+            "--region",
+        ),
+        (
+            "noclust",
+            &["--name", "relay-a"][..],
+            "need --cluster or --peer",
+        ),
+        (
+            "badpeer",
+            &[
+                "--peer",
+                "127.0.0.1:1#00",
+                "--cluster-secret-file",
+                "/nonexistent",
+            ][..],
+            "--peer",
+        ),
+        (
+            "badname",
+            &[
+                "--cluster",
+                "redis://127.0.0.1:1",
+                "--region",
+                "eu",
+                "--name",
+                "a:b",
+            ][..],
+            "--name",
+        ),
+        (
+            "nosecret",
+            &["--peer", &format!("127.0.0.1:1#{}", "00".repeat(32))][..],
+            "--cluster-secret-file",
+        ),
+    ] {
+        let o = relay_with_config(tag, "", args);
+        let e = one_error_line(&o);
+        assert_eq!(o.status.code(), Some(2), "{tag}: {e}");
+        assert!(e.contains(needle), "{tag}: {e}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args([
+            "relay",
+            "--cluster",
+            "redis://:s3cret@10.0.0.1:6379",
+            "--region",
+            "eu",
+        ])
+        .args(["--advertise", "10.0.0.1:4433", "--print-config"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    assert!(
+        text.contains("cluster = \"redis://:***@10.0.0.1:6379\""),
+        "{text}"
+    );
+    assert!(text.contains("name = \"10.0.0.1-4433\""), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+}

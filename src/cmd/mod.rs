@@ -181,6 +181,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         _ => None,
     };
     for cause in err.chain() {
+        if let Some(hush_relay::RelayError::DirectoryUnreachable(_)) = cause.downcast_ref() {
+            return exit::NETWORK;
+        }
         let code = if let Some(m) = cause.downcast_ref::<M>() {
             match m {
                 M::TransportRefused { .. } | M::Downgrade { .. } => Some(exit::REFUSED),

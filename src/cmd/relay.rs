@@ -346,7 +346,8 @@ fn config_toml(cfg: &RelayConfig, mode: Mode, cluster: &ClusterArgs) -> anyhow::
         report_file: cfg.report_file.clone(),
         dump_dir: cfg.dump_dir.clone(),
         metrics: cfg.metrics,
-        cluster: cluster.url.clone(),
+        // A password in the directory's URL is not printed (set it again when reusing this).
+        cluster: cluster.url.as_deref().map(hush_relay::redact_url),
         advertise: cluster.advertise,
         name: cfg.cluster.as_ref().map(|c| c.name.clone()),
         peers: (!cluster.peers.is_empty()).then(|| cluster.peers.clone()),

@@ -36,6 +36,10 @@ pub const LEASE: Duration = Duration::from_secs(5);
 /// Heartbeat interval: the lease is renewed (and the relay list read) this often.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
+/// The most other relays a relay follows from the directory (dials, keeps in its list): what a
+/// directory lists beyond it is ignored, so a bad directory cannot make it dial without end.
+pub const MAX_LISTED: usize = 256;
+
 /// How long one directory call may take before the directory counts as unreachable.
 const CALL_TIMEOUT: Duration = Duration::from_millis(1000);
 
@@ -254,7 +258,7 @@ impl std::fmt::Debug for Directory {
 }
 
 /// `url` without a password (`redis://user:secret@host` → `redis://user:***@host`).
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let auth = &url[s + 3..at];
@@ -474,6 +478,7 @@ impl Directory {
             .get(1..)
             .unwrap_or_default()
             .chunks_exact(5)
+            .take(MAX_LISTED)
             .filter_map(|c| {
                 let peer = format!("{}#{}", c[1], c[3]).parse().ok()?;
                 Some(LiveRelay {

@@ -42,9 +42,12 @@ pub enum RelayError {
     /// A limit is outside its range (SPEC §7.4); the text names the key, value and range.
     #[error("{0}")]
     Limit(String),
-    /// The cluster settings are unusable, or the cluster directory cannot be reached at start.
+    /// The cluster settings are unusable.
     #[error("cluster: {0}")]
     Cluster(String),
+    /// The cluster directory cannot be reached at start (SPEC §15.7).
+    #[error("cluster: {0}")]
+    DirectoryUnreachable(String),
     /// Writing the report or a dump file failed.
     #[error("cannot write {path}: {source}")]
     Write {

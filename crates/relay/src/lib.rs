@@ -56,6 +56,7 @@ pub use config::{
     CertSource, ClusterConfig, DirectoryConfig, FileConfig, LimitRange, Limits, MAX_ENDPOINTS,
     ModeName, PeerAddr, RelayConfig,
 };
+pub use directory::redact as redact_url;
 pub use directory::{HEARTBEAT as DIRECTORY_HEARTBEAT, LEASE as DIRECTORY_LEASE};
 #[doc(hidden)]
 pub use directory::{LoadReport, load_test as directory_load_test};
@@ -466,12 +467,15 @@ async fn cluster(
             }
             let dir = directory::Directory::connect(&d.url, &c.name, region, advertise, pin)
                 .await
-                .map_err(RelayError::Cluster)?;
+                .map_err(RelayError::DirectoryUnreachable)?;
             Some(Arc::new(dir))
         }
     };
     let secret = match (&directory, c.secret.is_empty()) {
-        (Some(d), true) => d.shared_secret().await.map_err(RelayError::Cluster)?,
+        (Some(d), true) => d
+            .shared_secret()
+            .await
+            .map_err(RelayError::DirectoryUnreachable)?,
         (None, true) => {
             return Err(RelayError::Cluster(
                 "a cluster without a directory needs a secret".into(),
