@@ -16,7 +16,9 @@ pub struct Args {
     /// sframe, transport, e2ee (sender authentication off), e2ee-auth (on, as every client
     /// joins by default), connector. Or `rekey` alone: the cost of one epoch change
     /// (a leave and a join) at --members N, on the group layer, for each --kem. Or
-    /// `directory` alone: the cluster directory's cost on a real redis-server (SPEC §15.7).
+    /// `directory` alone: the cluster directory's cost on a real redis-server (SPEC §15.7). Or
+    /// `rekey-live` alone: a real loopback meeting of --members N (up to 200, every client in
+    /// this process), the last member leaves, the time until each other member is keyed.
     #[arg(long, default_value = "plain,e2ee")]
     mode: String,
     /// Receiving participants. Equal to --senders (2 or more): a meeting where everyone sends
@@ -99,6 +101,73 @@ fn modes(spec: &str) -> anyhow::Result<Vec<Mode>> {
     Ok(out)
 }
 
+fn kems(names: &[String]) -> anyhow::Result<Vec<hush_group::KemId>> {
+    names
+        .iter()
+        .map(|k| match k.trim().to_ascii_lowercase().as_str() {
+            "x25519" => Ok(hush_group::KemId::X25519),
+            "xwing" | "x-wing" => Ok(hush_group::KemId::XWing),
+            other => anyhow::bail!("--kem {other:?}: expected x25519 or xwing"),
+        })
+        .collect()
+}
+
+/// `--mode rekey-live`: a real loopback meeting per (KEM, --members), the last member leaves.
+fn rekey_live(args: &Args) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let suite = CipherSuite::default_for_this_cpu();
+    let mut runs = Vec::new();
+    for kem in kems(&args.kem)? {
+        // A loopback meeting of every client in this process: up to 200 (the default sizes'
+        // 1000 is skipped here).
+        for &n in args.members.iter().filter(|n| **n <= 200) {
+            runs.push(hush_bench::harness::rekey_live(n, kem, suite)?);
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let v: Vec<_> = runs
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "mode": "rekey-live",
+                    "kem": match r.kem { hush_group::KemId::XWing => "xwing", _ => "x25519" },
+                    "members": r.members,
+                    "setup_s": r.setup_s,
+                    "leave_to_keyed_ms": {"p50": r.leave_to_keyed_ms[0], "max": r.leave_to_keyed_ms[1]},
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::json!({ "runs": v }))?;
+    } else {
+        writeln!(
+            out,
+            "hush bench --mode rekey-live: a loopback meeting, the last member leaves"
+        )?;
+        writeln!(
+            out,
+            "{:>7} {:>8} {:>10} {:>14} {:>14}",
+            "kem", "members", "setup s", "keyed p50 ms", "keyed last ms"
+        )?;
+        for r in &runs {
+            writeln!(
+                out,
+                "{:>7} {:>8} {:>10.1} {:>14.1} {:>14.1}",
+                match r.kem {
+                    hush_group::KemId::XWing => "xwing",
+                    _ => "x25519",
+                },
+                r.members,
+                r.setup_s,
+                r.leave_to_keyed_ms[0],
+                r.leave_to_keyed_ms[1]
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
 /// Runs `hush bench`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.mode.trim().eq_ignore_ascii_case("directory") {
@@ -118,16 +187,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.json,
         );
     }
+    if args.mode.trim().eq_ignore_ascii_case("rekey-live") {
+        return rekey_live(&args);
+    }
     if args.mode.trim().eq_ignore_ascii_case("rekey") {
-        let kems = args
-            .kem
-            .iter()
-            .map(|k| match k.trim().to_ascii_lowercase().as_str() {
-                "x25519" => Ok(hush_group::KemId::X25519),
-                "xwing" | "x-wing" => Ok(hush_group::KemId::XWing),
-                other => anyhow::bail!("--kem {other:?}: expected x25519 or xwing"),
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let kems = kems(&args.kem)?;
         return hush_bench::rekey::run(&kems, &args.members, args.json);
     }
     let suite = match &args.suite {
@@ -152,6 +216,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         duration: Duration::try_from_secs_f64(args.duration).context("--duration")?,
         suite,
+        kem: hush_group::KemId::X25519,
         relays: args.relays,
     };
     workload.validate()?;

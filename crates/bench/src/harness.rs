@@ -139,6 +139,8 @@ impl Server {
                 // is still paid on every frame).
                 cfg.limits.frames_per_second = 10_000_000;
                 cfg.limits.bytes_per_second = 100_000_000_000;
+                // Meetings of up to 200 (the room cap of a public relay is 100).
+                cfg.limits.max_participants_per_room = 1000;
                 if mode == Mode::Transport {
                     // The 2020 model: the relay's key service issues the keys and, holding
                     // them, opens every frame it forwards (on the relay's thread).
@@ -393,6 +395,7 @@ async fn connect_all(
                 let mut cfg =
                     MeetingConfig::new(addr, TrustAnchor::Sha256(pin), ROOM, format!("p{i}"))?;
                 cfg.suite = w.suite;
+                cfg.kem = w.kem;
                 cfg.event_capacity = INBOX;
                 cfg.sender_auth = mode == Mode::E2eeAuth;
                 // Transport mode is opted into explicitly, and nobody hosts there (SPEC §12.5).
@@ -753,4 +756,92 @@ async fn receive(
         }
     }
     hist
+}
+
+/// What `hush bench --mode rekey-live` measured: a real loopback meeting of `members` (every
+/// client in this process, on the one client thread), the last member leaves, and each of the
+/// others is timed until it holds the keys of the next epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveRekey {
+    /// The meeting's KEM.
+    pub kem: hush_group::KemId,
+    /// Members before the leave, host included.
+    pub members: usize,
+    /// Seconds the meeting took to form (every member keyed with all the others).
+    pub setup_s: f64,
+    /// From the leave to each remaining member keyed: p50 and the last, in ms.
+    pub leave_to_keyed_ms: [f64; 2],
+}
+
+/// Runs one live rekey (see [`LiveRekey`]).
+pub fn rekey_live(
+    members: usize,
+    kem: hush_group::KemId,
+    suite: hush_frame::CipherSuite,
+) -> anyhow::Result<LiveRekey> {
+    anyhow::ensure!(
+        (3..=200).contains(&members),
+        "--members for rekey-live: 3..=200"
+    );
+    let w = Workload {
+        senders: members,
+        receivers: members,
+        frame_size: 160,
+        rate: Rate::Fps(1.0),
+        duration: Duration::from_secs(1),
+        suite,
+        kem,
+        relays: 1,
+    };
+    let server_rt = runtime(sys::RELAY_THREAD)?;
+    let client_rt = runtime(sys::CLIENT_THREAD)?;
+    let server = server_rt.block_on(Server::start(Mode::E2eeAuth, &w))?;
+    let targets = server.targets();
+    let result = client_rt.block_on(async move {
+        let started = Instant::now();
+        let w2 = w.clone();
+        let (participants, _) =
+            tokio::spawn(async move { connect_all(Mode::E2eeAuth, &w2, targets, None).await })
+                .await
+                .context("connect task")??;
+        let setup_s = started.elapsed().as_secs_f64();
+        let meetings: Vec<Meeting> = participants
+            .into_iter()
+            .filter_map(|p| match p.link {
+                Link::Meeting(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        let (leaver, stay) = meetings.split_last().context("no meeting")?;
+        let before = stay[0].epoch().unwrap_or(0);
+        let t0 = Instant::now();
+        // Every member waits from before the leave (the rekey may land before `leave` returns).
+        let waits: Vec<_> = stay
+            .iter()
+            .map(|m| {
+                let m = m.clone();
+                tokio::spawn(async move {
+                    m.wait_for_epoch_after(before, READY_TIMEOUT).await?;
+                    Ok::<_, anyhow::Error>(t0.elapsed().as_secs_f64() * 1e3)
+                })
+            })
+            .collect();
+        leaver.leave().await?;
+        let mut ms = Vec::with_capacity(waits.len());
+        for t in waits {
+            ms.push(t.await.context("wait task")??);
+        }
+        ms.sort_by(f64::total_cmp);
+        // The others do not leave one by one (199 more rekeys): stopping the relay ends them.
+        Ok::<_, anyhow::Error>(LiveRekey {
+            kem,
+            members,
+            setup_s,
+            leave_to_keyed_ms: [ms[ms.len() / 2], ms[ms.len() - 1]],
+        })
+    });
+    server_rt.block_on(server.stop());
+    client_rt.shutdown_timeout(Duration::from_secs(1));
+    server_rt.shutdown_timeout(Duration::from_secs(1));
+    result
 }

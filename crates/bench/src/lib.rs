@@ -246,6 +246,8 @@ pub struct Workload {
     pub duration: Duration,
     /// Cipher suite of the sealed modes.
     pub suite: CipherSuite,
+    /// The meeting's KEM (the host's choice; members follow the roster).
+    pub kem: hush_group::KemId,
     /// Relays carrying the room (1, or 2 linked in a cascade, SPEC §15): with 2, senders are
     /// on the first and receivers on the second (every delivery crosses the link once); in a
     /// meeting, participants alternate between them.

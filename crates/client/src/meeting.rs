@@ -399,6 +399,18 @@ impl Meeting {
             .map(|r| r.epoch)
     }
 
+    /// Waits until this client holds the keys of an epoch later than `after` (a rekey it
+    /// expects), up to `timeout`. Returns the epoch.
+    pub async fn wait_for_epoch_after(
+        &self,
+        after: u64,
+        timeout: Duration,
+    ) -> Result<u64, MeetingError> {
+        self.wait(timeout, |r| r.epoch > after)
+            .await
+            .map(|r| r.epoch)
+    }
+
     async fn wait(
         &self,
         timeout: Duration,
