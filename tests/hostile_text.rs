@@ -357,16 +357,17 @@ async fn hostile_media_of_two_senders_named_alice_goes_to_two_files() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_relay_close_reason_is_printed_escaped() {
-    let dir = TempDir::new("hostile-close");
-    let d = dir.path();
-    let relay = HostileRelay::start().await.unwrap();
+/// A host (in process) and a `hush join` guest (its output under `d` as `guest.*`) in `room`
+/// of the hostile `relay`, the guest keyed; the guest's relay id.
+async fn host_and_cli_guest(
+    relay: &HostileRelay,
+    d: &Path,
+    room: &str,
+) -> (hush_client::Meeting, Proc, hush_wire::ParticipantId) {
     let at = Hush::new(bin(), relay.addr(), relay.pin(), d);
-    let room = "close";
     let (host, _hev) = join(config(relay.addr(), relay.pin(), room, "Host", host_role())).await;
     host.wait_ready(GUARD).await.unwrap();
-    let _guest = at.spawn("join", "guest", room, "Guest", &[]);
+    let child = at.spawn("join", "guest", room, "Guest", &[]);
     wait_text(&d.join("guest.out"), "security code: ").await;
     let me = host.relay_id().unwrap();
     let guest = relay
@@ -374,6 +375,15 @@ async fn hostile_relay_close_reason_is_printed_escaped() {
         .into_iter()
         .find(|id| id.0 != me)
         .unwrap();
+    (host, child, guest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_relay_close_reason_is_printed_escaped() {
+    let dir = TempDir::new("hostile-close");
+    let d = dir.path();
+    let relay = HostileRelay::start().await.unwrap();
+    let (host, _child, guest) = host_and_cli_guest(&relay, d, "close").await;
     relay.disconnect_with(guest, b"bye\nsecurity code: 11111 11111\x1b[8m");
     wait_text(&d.join("guest.err"), "disconnected: ").await;
     let err = read(&d.join("guest.err"));
@@ -395,18 +405,7 @@ async fn hostile_relay_names_in_carriers_are_printed_escaped() {
     let dir = TempDir::new("hostile-carriers");
     let d = dir.path();
     let relay = HostileRelay::start().await.unwrap();
-    let at = Hush::new(bin(), relay.addr(), relay.pin(), d);
-    let room = "carriers";
-    let (host, _hev) = join(config(relay.addr(), relay.pin(), room, "Host", host_role())).await;
-    host.wait_ready(GUARD).await.unwrap();
-    let _guest = at.spawn("join", "guest", room, "Guest", &[]);
-    wait_text(&d.join("guest.out"), "security code: ").await;
-    let me = host.relay_id().unwrap();
-    let guest = relay
-        .members(room)
-        .into_iter()
-        .find(|id| id.0 != me)
-        .unwrap();
+    let (host, _child, guest) = host_and_cli_guest(&relay, d, "carriers").await;
     relay.inject([hush_testkit::Out::Carriers {
         to: guest,
         relays: vec![("x\x1b[2J\ne2ee: on".to_owned(), "eu\u{202e}\r".to_owned())],

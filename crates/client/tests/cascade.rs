@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use common::*;
 use hush_client::{ClientRole, DataKind, MeetingEvent};
-use hush_relay::{ClusterConfig, PeerAddr, PeerLinkInfo, RelayConfig, RelayHandle};
+use hush_relay::{ClusterConfig, PeerAddr, RelayConfig};
 
 const SECRET: &[u8] = b"cascade-test cluster secret 0123";
 
@@ -24,26 +24,6 @@ fn cluster(name: &str, peers: Vec<PeerAddr>) -> impl FnOnce(&mut RelayConfig) {
             directory: None,
         });
     }
-}
-
-fn handle(r: &TestRelay) -> RelayHandle {
-    r.relay.as_ref().unwrap().handle.clone()
-}
-
-/// Waits until `relay` has `n` links whose peers satisfy `f`.
-async fn wait_links(relay: &TestRelay, n: usize, f: impl Fn(&PeerLinkInfo) -> bool) {
-    let h = handle(relay);
-    tokio::time::timeout(GUARD, async {
-        loop {
-            let links = h.peer_links();
-            if links.len() == n && links.iter().all(&f) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("links never became {n}: {:?}", h.peer_links()));
 }
 
 fn peer_of(r: &TestRelay) -> PeerAddr {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use common::*;
 use hush_client::{ClientRole, Meeting, MeetingConfig};
-use hush_relay::{ClusterConfig, DirectoryConfig, PeerLinkInfo, RelayConfig, RelayHandle};
+use hush_relay::{ClusterConfig, DirectoryConfig, RelayConfig};
 use hush_testkit::redis::RedisServer;
 
 /// A relay of the directory cluster at `url`, named `name`, in `region`; the cluster secret is
@@ -30,25 +30,6 @@ async fn relay(url: &str, name: &str, region: &str) -> TestRelay {
         });
     })
     .await
-}
-
-fn handle(r: &TestRelay) -> RelayHandle {
-    r.relay.as_ref().unwrap().handle.clone()
-}
-
-async fn wait_links(relay: &TestRelay, n: usize, f: impl Fn(&PeerLinkInfo) -> bool) {
-    let h = handle(relay);
-    tokio::time::timeout(GUARD, async {
-        loop {
-            let links = h.peer_links();
-            if links.len() == n && links.iter().all(&f) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("links never became {n}: {:?}", h.peer_links()));
 }
 
 /// Waits until `redis` answers `args` with a reply for which `f` holds.

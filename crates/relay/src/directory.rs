@@ -47,6 +47,26 @@ const CALL_TIMEOUT: Duration = Duration::from_millis(1000);
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
+/// Shared by the scripts that remove a relay's entries: `wipe(name)` takes relay `name` out of
+/// every room in its set (its carrier and participant fields; a room left empty is deleted) and
+/// deletes the set.
+const WIPE_LUA: &str = r"
+local function wipe(name)
+  local set = 'hush:rooms:' .. name
+  local prefix = 'p:' .. name .. ':'
+  for _, room in ipairs(redis.call('SMEMBERS', set)) do
+    local key = 'hush:room:' .. room
+    for _, f in ipairs(redis.call('HKEYS', key)) do
+      if f == 'r:' .. name or string.sub(f, 1, #prefix) == prefix then
+        redis.call('HDEL', key, f)
+      end
+    end
+    if redis.call('HLEN', key) == 0 then redis.call('DEL', key) end
+  end
+  redis.call('DEL', set)
+end
+";
+
 /// Renews this relay's lease, expires the relays whose lease ended (taking them out of every
 /// room they carried), and returns `[was_live, name, addr, region, pin, load, ...]` for the
 /// other live relays.
@@ -58,18 +78,8 @@ local was = redis.call('ZSCORE', KEYS[1], me)
 local live = was and tonumber(was) > now
 for _, name in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
   if name ~= me then
-    local set = 'hush:rooms:' .. name
-    local prefix = 'p:' .. name .. ':'
-    for _, room in ipairs(redis.call('SMEMBERS', set)) do
-      local key = 'hush:room:' .. room
-      for _, f in ipairs(redis.call('HKEYS', key)) do
-        if f == 'r:' .. name or string.sub(f, 1, #prefix) == prefix then
-          redis.call('HDEL', key, f)
-        end
-      end
-      if redis.call('HLEN', key) == 0 then redis.call('DEL', key) end
-    end
-    redis.call('DEL', set, 'hush:relay:' .. name)
+    wipe(name)
+    redis.call('DEL', 'hush:relay:' .. name)
   end
   redis.call('ZREM', KEYS[1], name)
 end
@@ -168,14 +178,7 @@ return 1
 const RESYNC_LUA: &str = r"
 local me = ARGV[1]
 local prefix = 'p:' .. me .. ':'
-for _, room in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local key = 'hush:room:' .. room
-  for _, f in ipairs(redis.call('HKEYS', key)) do
-    if f == 'r:' .. me or string.sub(f, 1, #prefix) == prefix then redis.call('HDEL', key, f) end
-  end
-  if redis.call('HLEN', key) == 0 then redis.call('DEL', key) end
-end
-redis.call('DEL', KEYS[1])
+wipe(me)
 for i = 3, #ARGV, 3 do
   local key = 'hush:room:' .. ARGV[i]
   redis.call('HSET', key, 'r:' .. me, ARGV[2], prefix .. ARGV[i + 1], ARGV[i + 2])
@@ -187,15 +190,8 @@ return 1
 /// Removes relay `me` from the directory (a graceful stop).
 const DEREGISTER_LUA: &str = r"
 local me = ARGV[1]
-local prefix = 'p:' .. me .. ':'
-for _, room in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local key = 'hush:room:' .. room
-  for _, f in ipairs(redis.call('HKEYS', key)) do
-    if f == 'r:' .. me or string.sub(f, 1, #prefix) == prefix then redis.call('HDEL', key, f) end
-  end
-  if redis.call('HLEN', key) == 0 then redis.call('DEL', key) end
-end
-redis.call('DEL', KEYS[2], 'hush:relay:' .. me)
+wipe(me)
+redis.call('DEL', 'hush:relay:' .. me)
 redis.call('ZREM', KEYS[1], me)
 return 1
 ";
@@ -294,11 +290,11 @@ impl Directory {
             dirty: AtomicBool::new(true),
             changes: AtomicU64::new(0),
             up: AtomicBool::new(false),
-            heartbeat: redis::Script::new(HEARTBEAT_LUA),
+            heartbeat: redis::Script::new(&format!("{WIPE_LUA}{HEARTBEAT_LUA}")),
             admit: redis::Script::new(ADMIT_LUA),
             release: redis::Script::new(RELEASE_LUA),
-            resync: redis::Script::new(RESYNC_LUA),
-            deregister: redis::Script::new(DEREGISTER_LUA),
+            resync: redis::Script::new(&format!("{WIPE_LUA}{RESYNC_LUA}")),
+            deregister: redis::Script::new(&format!("{WIPE_LUA}{DEREGISTER_LUA}")),
             dialers: Mutex::new(HashMap::new()),
             live: Mutex::new(Vec::new()),
         };

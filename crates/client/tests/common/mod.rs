@@ -17,3 +17,28 @@ pub async fn wait_members(m: &Meeting, events: &mut MeetingEvents, n: usize) -> 
     .await;
     m.security_code().unwrap()
 }
+
+/// The running relay's handle.
+pub fn handle(r: &TestRelay) -> hush_relay::RelayHandle {
+    r.relay.as_ref().unwrap().handle.clone()
+}
+
+/// Waits until `relay` has `n` peer links (SPEC §15) whose peers satisfy `f`.
+pub async fn wait_links(
+    relay: &TestRelay,
+    n: usize,
+    f: impl Fn(&hush_relay::PeerLinkInfo) -> bool,
+) {
+    let h = handle(relay);
+    tokio::time::timeout(GUARD, async {
+        loop {
+            let links = h.peer_links();
+            if links.len() == n && links.iter().all(&f) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("links never became {n}: {:?}", h.peer_links()));
+}
