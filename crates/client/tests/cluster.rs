@@ -285,3 +285,58 @@ async fn a_directory_that_goes_away_stops_no_meeting_and_the_relays_come_back_to
         .unwrap();
     wait_media(&mut hev, b"after").await;
 }
+
+/// Every join on a directory relay is a call to Redis: one connection cannot turn its control
+/// budget into directory load (joins are bounded per connection; the third in a burst is
+/// refused, and the connection stays usable).
+#[tokio::test]
+async fn abuse_a_join_flood_on_one_connection_is_refused_not_forwarded_to_the_directory() {
+    use hush_client::net::{self, ConnectOptions, NetError, TrustAnchor};
+    let redis = RedisServer::start().unwrap();
+    let a = relay(&redis.url(), "relay-a", "eu").await;
+    let (conn, _events) = net::connect(
+        a.addr,
+        TrustAnchor::Sha256(a.pin),
+        ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    let calls = |r: &RedisServer| {
+        let info = r.command(&["INFO", "commandstats"]).unwrap();
+        info.lines()
+            .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+            .filter_map(|l| {
+                l.split("calls=")
+                    .nth(1)?
+                    .split(',')
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum::<u64>()
+    };
+    conn.join("flood").await.unwrap();
+    conn.leave().await.unwrap();
+    conn.join("flood").await.unwrap();
+    conn.leave().await.unwrap();
+    let before = calls(&redis);
+    let mut refused = 0;
+    for _ in 0..20 {
+        match conn.join("flood").await {
+            Err(NetError::Refused { code, .. }) if code == hush_wire::ErrorCode::RATE_LIMITED => {
+                refused += 1;
+            }
+            Ok(_) => conn.leave().await.unwrap(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(refused >= 18, "refused {refused} of 20");
+    let admits = calls(&redis) - before;
+    assert!(
+        admits <= 6,
+        "{admits} directory calls for 20 joins in a burst"
+    );
+    // After a pause the connection joins again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    conn.join("flood").await.unwrap();
+}

@@ -25,6 +25,8 @@ struct ConnState {
     peer: Peer,
     membership: RwLock<Option<Arc<Membership>>>,
     rate: Mutex<RateLimiter>,
+    /// Joins of this connection (each costs a directory call on a cluster, SPEC §15.7).
+    joins: Mutex<RateLimiter>,
     /// Bytes of this connection's unfinished inbound media streams (`stream_pending_bytes`).
     pending: Arc<ByteBudget>,
 }
@@ -222,6 +224,7 @@ async fn run(shared: Arc<Shared>, conn: quinn::Connection, mode: RelayMode, regi
             limits.frames_per_second,
             limits.bytes_per_second,
         )),
+        joins: Mutex::new(RateLimiter::new(crate::directory::JOINS_PER_SEC, 1)),
         membership: RwLock::new(None),
         pending: ByteBudget::new(limits.stream_pending_bytes, metrics.inbound_pending.clone()),
         shared: shared.clone(),
@@ -320,7 +323,6 @@ async fn control_loop(st: &ConnState, mut recv: quinn::RecvStream) {
 /// then the room.
 async fn join(st: &ConnState, room: &str, allow: Option<&[String]>) {
     let shared = &st.shared;
-    let id = shared.next_participant_id();
     let refused = |code: ErrorCode, reason: String| {
         tracing::info!(
             remote = %st.peer.conn.remote_address(),
@@ -331,6 +333,23 @@ async fn join(st: &ConnState, room: &str, allow: Option<&[String]>) {
         );
         st.error(code, reason);
     };
+    // With a directory every join is a call to it: a connection's joins are bounded, so no
+    // client can turn its control budget into directory load.
+    let directory = shared
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.directory.is_some());
+    if directory && !lock(&st.joins).try_take(std::time::Instant::now()) {
+        refused(
+            ErrorCode::RATE_LIMITED,
+            format!(
+                "more than {} joins per second on one connection",
+                crate::directory::JOINS_PER_SEC
+            ),
+        );
+        return;
+    }
+    let id = shared.next_participant_id();
     if let Err((code, reason)) = crate::geofence::admit(shared, room, id, allow).await {
         refused(code, reason);
         return;

@@ -36,6 +36,10 @@ pub const LEASE: Duration = Duration::from_secs(5);
 /// Heartbeat interval: the lease is renewed (and the relay list read) this often.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
+/// Joins per second (and burst) one connection may make on a relay with a directory: each is
+/// one script call, so a client cannot turn its control budget into directory load.
+pub const JOINS_PER_SEC: u32 = 2;
+
 /// The most other relays a relay follows from the directory (dials, keeps in its list): what a
 /// directory lists beyond it is ignored, so a bad directory cannot make it dial without end.
 pub const MAX_LISTED: usize = 256;

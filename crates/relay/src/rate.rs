@@ -33,6 +33,20 @@ impl RateLimiter {
         self.charge_parts(1, len, now)
     }
 
+    /// Takes one message from the message bucket if it holds one; a refusal costs nothing (a
+    /// budget that refuses an action, rather than closing the connection over it).
+    pub(crate) fn try_take(&mut self, now: Instant) -> bool {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        let b = &mut self.frames;
+        b.tokens = (b.tokens + dt * b.rate).min(b.rate);
+        if b.tokens < 1.0 {
+            return false;
+        }
+        b.tokens -= 1.0;
+        true
+    }
+
     /// Charges `frames` messages and `len` bytes; false if the connection is over budget.
     pub(crate) fn charge_parts(&mut self, frames: u32, len: usize, now: Instant) -> bool {
         let dt = now.saturating_duration_since(self.last).as_secs_f64();
@@ -50,6 +64,20 @@ impl RateLimiter {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_refused_take_costs_nothing() {
+        let t0 = Instant::now();
+        let mut r = RateLimiter::new(2, 1);
+        assert!(r.try_take(t0) && r.try_take(t0));
+        for _ in 0..100 {
+            assert!(!r.try_take(t0));
+        }
+        assert!(
+            r.try_take(t0 + Duration::from_millis(500)),
+            "refilled, no debt"
+        );
+    }
 
     #[test]
     fn burst_then_refill() {
