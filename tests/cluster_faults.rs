@@ -81,7 +81,9 @@ fn report(path: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_relay_leaves_the_directory_within_its_lease_and_its_clients_move() {
-    let redis = RedisServer::start().unwrap();
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
     let dir = TempDir::new("cluster-faults");
     let cert = SelfSigned::generate().unwrap();
     let pem = write_pem(&dir.0, &cert).unwrap();
