@@ -335,11 +335,7 @@ async fn join(st: &ConnState, room: &str, allow: Option<&[String]>) {
     };
     // With a directory every join is a call to it: a connection's joins are bounded, so no
     // client can turn its control budget into directory load.
-    let directory = shared
-        .cluster
-        .as_ref()
-        .is_some_and(|c| c.directory.is_some());
-    if directory && !lock(&st.joins).try_take(std::time::Instant::now()) {
+    if shared.directory().is_some() && !lock(&st.joins).try_take(std::time::Instant::now()) {
         refused(
             ErrorCode::RATE_LIMITED,
             format!(
@@ -359,7 +355,7 @@ async fn join(st: &ConnState, room: &str, allow: Option<&[String]>) {
     };
     let policy = crate::geofence::policy(allow);
     if let Err((code, reason)) = shared.join(&st.peer, room, id, policy, publish) {
-        if let Some(d) = shared.cluster.as_ref().and_then(|c| c.directory.as_ref()) {
+        if let Some(d) = shared.directory() {
             d.release_later(room, id.0);
         }
         refused(code, reason);
@@ -615,35 +611,46 @@ fn forward(st: &ConnState, frame: Bytes, datagram: bool, read_at: Instant) -> bo
 /// Sends one frame to one receiver: as a datagram if it fits the receiver's live maximum, else
 /// on a fresh unidirectional stream (SPEC §7.3).
 pub(crate) fn send_media(shared: &Shared, r: &Member, frame: Bytes) {
+    send_media_to(shared, &r.peer, &r.rec, frame);
+}
+
+/// [`send_media`] to any receiver: a participant, or a peer relay's link (SPEC §15.2), whose
+/// deliveries and drops count to `rec`.
+pub(crate) fn send_media_to(
+    shared: &Shared,
+    peer: &Peer,
+    rec: &Arc<ParticipantRecord>,
+    frame: Bytes,
+) {
     let len = frame.len();
-    let conn = &r.peer.conn;
+    let conn = &peer.conn;
     if conn.max_datagram_size().is_some_and(|max| len <= max) {
         if conn.datagram_send_buffer_space() < len {
             // quinn makes room by evicting the oldest queued datagram(s): count a drop.
-            drop_one(shared, r);
+            drop_one(shared, rec);
         }
         match conn.send_datagram(frame) {
-            Ok(()) => count_out(&shared.metrics, &r.rec, len),
+            Ok(()) => count_out(&shared.metrics, rec, len),
             // The path MTU shrank between the check and the send: rare, counted as a drop.
-            Err(quinn::SendDatagramError::TooLarge) => drop_one(shared, r),
+            Err(quinn::SendDatagramError::TooLarge) => drop_one(shared, rec),
             Err(_) => {}
         }
         return;
     }
     // The receiver's writer task sends it; a full queue (a slow receiver), in frames or in
     // bytes, drops it.
-    let Some(held) = r.peer.media_bytes.take(len) else {
-        drop_one(shared, r);
+    let Some(held) = peer.media_bytes.take(len) else {
+        drop_one(shared, rec);
         return;
     };
     let item = StreamFrame {
         frame,
-        rec: r.rec.clone(),
+        rec: rec.clone(),
         _held: held,
     };
-    match r.peer.media.try_send(item) {
+    match peer.media.try_send(item) {
         Ok(()) => {}
-        Err(TrySendError::Full(_)) => drop_one(shared, r),
+        Err(TrySendError::Full(_)) => drop_one(shared, rec),
         // The receiver's connection is gone.
         Err(TrySendError::Closed(_)) => {}
     }
@@ -667,8 +674,8 @@ pub(crate) async fn stream_writer(
     }
 }
 
-fn drop_one(shared: &Shared, r: &Member) {
-    r.rec.stats.drops.fetch_add(1, Relaxed);
+fn drop_one(shared: &Shared, rec: &ParticipantRecord) {
+    rec.stats.drops.fetch_add(1, Relaxed);
     shared.metrics.drops.fetch_add(1, Relaxed);
 }
 

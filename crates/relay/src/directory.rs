@@ -236,7 +236,6 @@ pub(crate) struct Directory {
     dirty: AtomicBool,
     /// Counts admissions and releases, so that a resync that raced one is done again.
     changes: AtomicU64,
-    up: AtomicBool,
     heartbeat: redis::Script,
     admit: redis::Script,
     release: redis::Script,
@@ -293,7 +292,6 @@ impl Directory {
             pin,
             dirty: AtomicBool::new(true),
             changes: AtomicU64::new(0),
-            up: AtomicBool::new(false),
             heartbeat: redis::Script::new(&format!("{WIPE_LUA}{HEARTBEAT_LUA}")),
             admit: redis::Script::new(ADMIT_LUA),
             release: redis::Script::new(RELEASE_LUA),
@@ -332,7 +330,7 @@ impl Directory {
 
     /// Whether the last call reached the directory.
     pub(crate) fn is_up(&self) -> bool {
-        self.up.load(Relaxed)
+        lock(&self.conn).is_some()
     }
 
     async fn reconnect(&self) -> Result<MultiplexedConnection, Unavailable> {
@@ -345,8 +343,7 @@ impl Directory {
             .await
         {
             Ok(c) => {
-                *lock(&self.conn) = Some(c.clone());
-                if !self.up.swap(true, Relaxed) {
+                if lock(&self.conn).replace(c.clone()).is_none() {
                     tracing::info!(directory = %self.shown, "cluster directory reachable");
                 }
                 Ok(c)
@@ -355,9 +352,9 @@ impl Directory {
         }
     }
 
-    fn down(&self, e: &redis::RedisError) -> Unavailable {
-        *lock(&self.conn) = None;
-        if self.up.swap(false, Relaxed) {
+    /// The connection is lost (the directory is unreachable until a reconnect); said once.
+    fn down(&self, e: &dyn std::fmt::Display) -> Unavailable {
+        if lock(&self.conn).take().is_some() {
             tracing::warn!(directory = %self.shown, error = %e, "cluster directory unreachable");
         }
         Unavailable(format!("{}: {e}", self.shown))
@@ -380,11 +377,7 @@ impl Directory {
                 Err(self.down(&e))
             }
             Ok(Err(e)) => Err(Unavailable(format!("{}: {e}", self.shown))),
-            Err(_) => {
-                *lock(&self.conn) = None;
-                self.up.store(false, Relaxed);
-                Err(Unavailable(format!("{} did not answer", self.shown)))
-            }
+            Err(_) => Err(self.down(&"no answer in time")),
         }
     }
 
@@ -446,16 +439,21 @@ impl Directory {
         self.changes.fetch_add(1, Relaxed);
         let (dir, room) = (self.clone(), room.to_owned());
         tokio::spawn(async move {
-            let mut inv = dir.release.prepare_invoke();
-            inv.key(format!("hush:room:{room}"))
-                .key(format!("hush:rooms:{}", dir.me))
-                .arg(&dir.me)
-                .arg(id)
-                .arg(&room);
-            if dir.call::<i64>(inv).await.is_err() {
+            if dir.release(&room, id).await.is_err() {
                 dir.dirty.store(true, Relaxed);
             }
         });
+    }
+
+    /// Participant `id` left `room` on this relay (the release script).
+    async fn release(&self, room: &str, id: u64) -> Result<(), Unavailable> {
+        let mut inv = self.release.prepare_invoke();
+        inv.key(format!("hush:room:{room}"))
+            .key(format!("hush:rooms:{}", self.me))
+            .arg(&self.me)
+            .arg(id)
+            .arg(room);
+        self.call::<i64>(inv).await.map(|_| ())
     }
 
     /// A join admitted without the directory (it was unreachable): rewrite everything later.
@@ -579,14 +577,6 @@ fn follow(shared: &Arc<Shared>, dir: &Directory, endpoint: &quinn::Endpoint, rel
         ));
         // A relay that moved: its old dialer stops by itself, it is no longer listed there.
         dialers.insert(r.name.clone(), (r.peer, task));
-    }
-}
-
-impl Drop for Directory {
-    fn drop(&mut self) {
-        for (_, (_, t)) in lock(&self.dialers).drain() {
-            t.abort();
-        }
     }
 }
 
@@ -739,13 +729,9 @@ pub async fn load_test(
     for (i, d) in dirs.iter().enumerate() {
         for room in (i..rooms).step_by(relays) {
             for p in 0..room_size {
-                let mut inv = d.release.prepare_invoke();
-                inv.key(format!("hush:room:load-room-{room}"))
-                    .key(format!("hush:rooms:{}", d.me))
-                    .arg(&d.me)
-                    .arg((room * room_size + p) as u64)
-                    .arg(format!("load-room-{room}"));
-                d.call::<i64>(inv).await.map_err(|Unavailable(e)| e)?;
+                d.release(&format!("load-room-{room}"), (room * room_size + p) as u64)
+                    .await
+                    .map_err(|Unavailable(e)| e)?;
             }
         }
     }

@@ -41,9 +41,10 @@ pub(crate) async fn admit(
     };
     // What this relay knows itself: the relays carrying the room with it, and the policies
     // their participants announced.
-    let carried = shared.carried(room);
-    if let Some(r) = shared.existing(room) {
-        let regions = cluster.carrier_regions(&r);
+    let existing = shared.existing(room);
+    let carried = existing.as_ref().is_some_and(|r| !r.snapshot().is_empty());
+    if let Some(r) = &existing {
+        let regions = cluster.carrier_regions(r);
         if let Some(allow) = allow
             && regions.iter().any(|g| !allow.contains(g))
         {
@@ -82,7 +83,7 @@ pub(crate) async fn admit(
         )),
         // The room already runs here: this relay adds no region to it, and it checked the
         // joiner against the ones it knows. The directory learns of the joiner once it is back.
-        Err(Unavailable(_)) if carried.is_some() => {
+        Err(Unavailable(_)) if carried => {
             dir.mark_dirty();
             Ok(())
         }

@@ -344,7 +344,7 @@ impl Relay {
         for d in &dialers {
             d.abort();
         }
-        if let Some(dir) = shared.cluster.as_ref().and_then(|c| c.directory.as_ref()) {
+        if let Some(dir) = shared.directory() {
             dir.stop_dialers();
             dir.deregister().await;
         }

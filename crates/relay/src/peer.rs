@@ -9,9 +9,8 @@
 //! relay still reads nothing of a frame but its length (and, from its own clients, the SFrame
 //! header): a link carries the same opaque bytes a client connection does.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -376,8 +375,7 @@ fn drop_side(shared: &Shared, room: &Room, link: &Arc<Link>) {
     let Some(side) = sides.iter().find(|s| Arc::ptr_eq(&s.link, link)) else {
         return;
     };
-    let gone = std::mem::take(&mut *lock(&side.ids));
-    lock(&side.policies).clear();
+    let gone = std::mem::take(&mut *lock(&side.members)).into_keys();
     let rest: Arc<[Arc<Side>]> = sides
         .iter()
         .filter(|s| !Arc::ptr_eq(&s.link, link))
@@ -407,7 +405,7 @@ pub(crate) fn forward_to_links(shared: &Shared, room: &Room, frame: &Bytes) {
     tagged.put_slice(frame);
     let tagged = tagged.freeze();
     for s in sides.iter() {
-        send_link_media(shared, &s.link, tagged.clone());
+        crate::conn::send_media_to(shared, &s.link.peer, &s.link.rec, tagged.clone());
     }
 }
 
@@ -442,33 +440,6 @@ pub(crate) fn deliver_to_links(
     }
 }
 
-fn send_link_media(shared: &Shared, link: &Link, tagged: Bytes) {
-    let conn = &link.peer.conn;
-    let len = tagged.len();
-    if conn.max_datagram_size().is_some_and(|max| len <= max) {
-        if conn.datagram_send_buffer_space() < len {
-            shared.metrics.drops.fetch_add(1, Relaxed);
-            link.rec.stats.drops.fetch_add(1, Relaxed);
-        }
-        if conn.send_datagram(tagged).is_ok() {
-            link.rec.stats.media_out.fetch_add(1, Relaxed);
-        }
-        return;
-    }
-    let Some(held) = link.peer.media_bytes.take(len) else {
-        link.rec.stats.drops.fetch_add(1, Relaxed);
-        return;
-    };
-    let item = StreamFrame {
-        frame: tagged,
-        rec: link.rec.clone(),
-        _held: held,
-    };
-    if link.peer.media.try_send(item).is_err() {
-        link.rec.stats.drops.fetch_add(1, Relaxed);
-    }
-}
-
 /// Dials every configured peer, for the relay's lifetime (redialling with backoff).
 pub(crate) fn spawn_dialers(
     shared: &Arc<Shared>,
@@ -493,10 +464,8 @@ pub(crate) async fn dial_forever(
 ) {
     let mut wait = REDIAL_MIN;
     loop {
-        if let (Some(name), Some(dir)) = (
-            &listed_as,
-            shared.cluster.as_ref().and_then(|c| c.directory.as_ref()),
-        ) && !dir.lists(name, to)
+        if let (Some(name), Some(dir)) = (&listed_as, shared.directory())
+            && !dir.lists(name, to)
         {
             return;
         }
@@ -740,8 +709,7 @@ fn on_message(shared: &Shared, link: &Arc<Link>, msg: PeerMessage) -> Result<(),
                 .cloned()
                 .chain([Arc::new(Side {
                     link: link.clone(),
-                    ids: Mutex::new(Vec::new()),
-                    policies: Mutex::new(HashMap::new()),
+                    members: Mutex::new(BTreeMap::new()),
                 })])
                 .collect();
             r.set_sides(sides);
@@ -765,8 +733,8 @@ fn on_message(shared: &Shared, link: &Arc<Link>, msg: PeerMessage) -> Result<(),
             }
             let present = r.snapshot().len() + r.remote_ids().len();
             {
-                let mut ids = lock(&side.ids);
-                if ids.contains(&id) {
+                let mut members = lock(&side.members);
+                if members.contains_key(&id) {
                     return Err(format!("participant {id} joined twice"));
                 }
                 if present >= shared.limits.max_participants_per_room {
@@ -775,9 +743,7 @@ fn on_message(shared: &Shared, link: &Arc<Link>, msg: PeerMessage) -> Result<(),
                     tracing::warn!(room = %r.name, %id, "remote participant over the room limit");
                     return Ok(());
                 }
-                ids.push(id);
-                // Only participants counted in `ids` hold an entry (bounded by the room limit).
-                lock(&side.policies).insert(id, policy);
+                members.insert(id, policy);
             }
             let note = RelayMessage::PeerJoined { id }.encode();
             for m in r.snapshot().iter() {
@@ -787,13 +753,7 @@ fn on_message(shared: &Shared, link: &Arc<Link>, msg: PeerMessage) -> Result<(),
         PeerMessage::Left { handle, id } => {
             let _rooms = lock(&shared.rooms);
             let (r, side) = side(link, handle)?;
-            let was = {
-                let mut ids = lock(&side.ids);
-                let n = ids.len();
-                ids.retain(|x| *x != id);
-                lock(&side.policies).remove(&id);
-                n != ids.len()
-            };
+            let was = lock(&side.members).remove(&id).is_some();
             if was {
                 let note = RelayMessage::PeerLeft { id }.encode();
                 for m in r.snapshot().iter() {
@@ -808,7 +768,7 @@ fn on_message(shared: &Shared, link: &Arc<Link>, msg: PeerMessage) -> Result<(),
             blob,
         } => {
             let (r, side) = side(link, handle)?;
-            if !lock(&side.ids).contains(&from) {
+            if !lock(&side.members).contains_key(&from) {
                 // Sent before its sender's `Joined`, or after its `Left`: dropped.
                 return Ok(());
             }

@@ -2,7 +2,7 @@
 //! forwarding path reads an `Arc` snapshot of the member list and never holds a lock across an
 //! await.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::budget::{ByteBudget, Held};
 use crate::config::Limits;
+use crate::directory::Directory;
 use crate::dump::DumpFiles;
 use crate::hook::{HookMessage, RelayHook};
 use crate::metrics::Metrics;
@@ -82,9 +83,9 @@ pub(crate) struct Room {
 #[derive(Debug)]
 pub(crate) struct Side {
     pub(crate) link: Arc<Link>,
-    pub(crate) ids: Mutex<Vec<ParticipantId>>,
-    /// The region policy of each of them (`a,b` or `*`), as its relay announced it.
-    pub(crate) policies: Mutex<HashMap<ParticipantId, String>>,
+    /// Its participants in the room, each with its region policy (`a,b` or `*`) as its relay
+    /// announced it.
+    pub(crate) members: Mutex<BTreeMap<ParticipantId, String>>,
 }
 
 impl Room {
@@ -110,7 +111,7 @@ impl Room {
     pub(crate) fn remote_ids(&self) -> Vec<ParticipantId> {
         self.sides()
             .iter()
-            .flat_map(|s| lock(&s.ids).clone())
+            .flat_map(|s| lock(&s.members).keys().copied().collect::<Vec<_>>())
             .collect()
     }
 
@@ -119,7 +120,7 @@ impl Room {
         self.sides()
             .iter()
             .flat_map(|s| {
-                lock(&s.policies)
+                lock(&s.members)
                     .values()
                     .filter(|p| *p != "*")
                     .cloned()
@@ -132,7 +133,7 @@ impl Room {
     pub(crate) fn side_of(&self, id: ParticipantId) -> Option<Arc<Side>> {
         self.sides()
             .iter()
-            .find(|s| lock(&s.ids).contains(&id))
+            .find(|s| lock(&s.members).contains_key(&id))
             .cloned()
     }
 }
@@ -196,6 +197,11 @@ impl Shared {
         }
     }
 
+    /// The cluster's room directory (SPEC §15.7), if the relay has one.
+    pub(crate) fn directory(&self) -> Option<&Arc<Directory>> {
+        self.cluster.as_ref().and_then(|c| c.directory.as_ref())
+    }
+
     /// A fresh participant id (unique across the cluster, SPEC §15.2).
     pub(crate) fn next_participant_id(&self) -> ParticipantId {
         ParticipantId(self.next_id.fetch_add(1, Relaxed))
@@ -218,14 +224,6 @@ impl Shared {
     /// The room `name` if this relay has it (its participants, or a peer's).
     pub(crate) fn existing(&self, name: &str) -> Option<Arc<Room>> {
         lock(&self.rooms).get(name).cloned()
-    }
-
-    /// The room `name` if it has participants on this relay.
-    pub(crate) fn carried(&self, name: &str) -> Option<Arc<Room>> {
-        lock(&self.rooms)
-            .get(name)
-            .filter(|r| !r.snapshot().is_empty())
-            .cloned()
     }
 
     /// Closes a connection with a wire code and reason, counting it once.
@@ -409,7 +407,7 @@ impl Shared {
         room.set(remaining.clone());
         if let Some(c) = &self.cluster {
             c.announce_leave(self, room, remaining.is_empty(), m.me.id);
-            if let Some(d) = &c.directory {
+            if let Some(d) = self.directory() {
                 d.release_later(&room.name, m.me.id.0);
             }
         }
