@@ -19,9 +19,6 @@ use hush_wire::media::STREAM_TYPE_MEDIA;
 use hush_wire::peer::{HANDLE_LEN, MIN_SECRET, PEER_ALPN, PeerIdentity, PeerMessage};
 use hush_wire::sync::lock;
 use hush_wire::{ErrorCode, ParticipantId, RelayMessage};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
@@ -120,8 +117,9 @@ fn id_tag(name: &str) -> u32 {
     u32::from_be_bytes([d[0], d[1], d[2], d[3]]).max(1)
 }
 
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether a dialler's secret is the cluster's, in constant time (lengths may differ).
+fn secret_matches(got: &[u8], want: &[u8]) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(got, want))
 }
 
 impl Cluster {
@@ -557,7 +555,7 @@ pub(crate) async fn accept(shared: Arc<Shared>, conn: quinn::Connection) {
             return;
         }
     };
-    if !ct_eq(&secret, &cluster.secret) {
+    if !secret_matches(&secret, &cluster.secret) {
         tracing::warn!(remote = %conn.remote_address(), "peer link refused: wrong cluster secret");
         shared.close(
             &conn,
@@ -866,7 +864,7 @@ fn client_config(pin: [u8; 32]) -> Result<quinn::ClientConfig, String> {
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| e.to_string())?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(PinnedPeer { pin, algs }))
+        .with_custom_certificate_verifier(hush_pin::PinnedCert::new(pin, algs).0)
         .with_no_client_auth();
     tls.alpn_protocols = vec![PEER_ALPN.to_vec()];
     let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| e.to_string())?;
@@ -880,66 +878,15 @@ fn client_config(pin: [u8; 32]) -> Result<quinn::ClientConfig, String> {
     Ok(cfg)
 }
 
-/// Accepts exactly the peer certificate whose SHA-256 is `pin`.
-#[derive(Debug)]
-struct PinnedPeer {
-    pin: [u8; 32],
-    algs: rustls::crypto::WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for PinnedPeer {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let got: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
-        if ct_eq(&got, &self.pin) {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::ApplicationVerificationFailure,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::PeerIncompatible(
-            rustls::PeerIncompatible::Tls12NotOffered,
-        ))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::ct_eq;
+    use super::secret_matches;
 
     #[test]
     fn secrets_compare_by_every_byte_and_length() {
-        assert!(ct_eq(b"0123456789abcdef", b"0123456789abcdef"));
-        assert!(!ct_eq(b"0123456789abcdef", b"0123456789abcdeF"));
-        assert!(!ct_eq(b"0123456789abcdef", b"0123456789abcde"));
-        assert!(!ct_eq(b"", b"x"));
+        assert!(secret_matches(b"0123456789abcdef", b"0123456789abcdef"));
+        assert!(!secret_matches(b"0123456789abcdef", b"0123456789abcdeF"));
+        assert!(!secret_matches(b"0123456789abcdef", b"0123456789abcde"));
+        assert!(!secret_matches(b"", b"x"));
     }
 }
