@@ -42,3 +42,19 @@ pub async fn wait_links(
     .await
     .unwrap_or_else(|_| panic!("links never became {n}: {:?}", h.peer_links()));
 }
+
+/// Stops `relays` and asserts that what they dumped (every byte they forwarded) is substantial
+/// and holds none of `secrets`: the canary check of a cascade.
+pub async fn no_relay_holds<const N: usize>(relays: [&mut TestRelay; N], secrets: &[&[u8]]) {
+    let mut everything = Vec::new();
+    for r in relays {
+        everything.extend(r.stop_and_read_everything().await);
+    }
+    assert!(
+        everything.len() > 200,
+        "the relays dumped what they forwarded"
+    );
+    for secret in secrets {
+        assert!(!contains(&everything, secret), "a relay holds {secret:?}");
+    }
+}
