@@ -161,7 +161,7 @@ async fn two_relays_one_meeting_and_a_relay_that_goes_away_takes_its_participant
 }
 
 #[tokio::test]
-async fn only_a_relay_with_the_cluster_secret_can_open_a_link() {
+async fn hostile_only_a_relay_with_the_cluster_secret_and_pin_can_open_a_link() {
     let a = TestRelay::start_with(cluster("relay-a", vec![])).await;
     // Same name space, wrong secret: refused, and relay a lists no link.
     let to_a = peer_of(&a);
